@@ -1,0 +1,163 @@
+/* cloud-worker: runs the stages an edge device offloaded and publishes the results. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+#include "topic.h"
+#include "worker.h"
+
+enum { OPT_GROUP = 2000, OPT_ID, OPT_STAGES, OPT_THREADS, OPT_QOS, OPT_STATS, OPT_LOG };
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: cloud-worker [OPTIONS]\n"
+          "Serves pipeline/stage/K through the shared subscription $share/GROUP/..., runs the\n"
+          "remaining stages and publishes results on pipeline/results/<device>.\n"
+          "options:\n" CLI_BROKER_HELP
+          "  --group NAME      shared-subscription group (default workers)\n"
+          "  --worker-id ID    client id, [A-Za-z0-9_-]{1,64} (default worker-<host>-<pid>)\n"
+          "  --stages all|LIST splits to serve: all (default), K, or a list like 1,3-5\n"
+          "  --threads N       processing threads (default: one per core)\n"
+          "  --qos 0|1         QoS of subscriptions and results (default 1)\n"
+          "  --stats-every S   log counters every S seconds (default 10, 0: never)\n"
+          "  --log-level L     error, warn, info (default) or debug\n"
+          "  --help            this text\n",
+          out);
+}
+
+static int bad(const char *why)
+{
+    fprintf(stderr, "cloud-worker: %s (try --help)\n", why);
+    return 2;
+}
+
+static int apply(struct worker_opts *o, int opt, const char *arg)
+{
+    char why[160];
+    long l;
+    switch (opt) {
+    case OPT_GROUP:
+        if (!topic_valid_id(arg))
+            return bad("--group must match [A-Za-z0-9_-]{1,64}");
+        o->group = arg;
+        return 0;
+    case OPT_ID:
+        if (!topic_valid_id(arg))
+            return bad("--worker-id must match [A-Za-z0-9_-]{1,64}");
+        o->worker_id = arg;
+        return 0;
+    case OPT_STAGES:
+        if (topic_parse_stage_list(arg, 16, &o->stages) != ES_OK || !o->stages)
+            return bad("--stages must be all, K or a list like 1,3-5 (K in 1..15)");
+        return 0;
+    case OPT_THREADS:
+        if (cli_parse_long(arg, 1, 256, &l) != ES_OK)
+            return bad("--threads must be an integer 1..256");
+        o->threads = (unsigned)l;
+        return 0;
+    case OPT_QOS:
+        if (cli_parse_long(arg, 0, 1, &l) != ES_OK)
+            return bad("--qos must be 0 or 1");
+        o->qos = (int)l;
+        return 0;
+    case OPT_STATS:
+        if (cli_parse_double(arg, 0, 86400, &o->stats_s) != ES_OK)
+            return bad("--stats-every must be a number of seconds >= 0");
+        return 0;
+    case OPT_LOG: {
+        enum log_level level;
+        if (log_parse_level(arg, &level) != 0)
+            return bad("--log-level must be error, warn, info or debug");
+        log_set_level(level);
+        return 0;
+    }
+    default:
+        if (cli_broker_option(&o->broker, opt, arg, why, sizeof why) != ES_OK)
+            return bad(why);
+        return 0;
+    }
+}
+
+/* Returns 0 to run, 1 after --help, 2 on a bad command line. */
+static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf, size_t idlen)
+{
+    static const struct option longopts[] = {
+        CLI_BROKER_LONGOPTS,
+        {"group", required_argument, NULL, OPT_GROUP},
+        {"worker-id", required_argument, NULL, OPT_ID},
+        {"stages", required_argument, NULL, OPT_STAGES},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"qos", required_argument, NULL, OPT_QOS},
+        {"stats-every", required_argument, NULL, OPT_STATS},
+        {"log-level", required_argument, NULL, OPT_LOG},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char why[160];
+    if (cli_broker_defaults(&o->broker, why, sizeof why) != ES_OK)
+        return bad(why);
+    o->group = "workers";
+    o->stages = 0xfffeu;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = ncpu > 0 ? (unsigned)ncpu : 1;
+    o->qos = 1;
+    o->stats_s = 10;
+    char host[32] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(idbuf, idlen, "worker-%s-%ld", host, (long)getpid());
+    for (char *p = idbuf; *p; p++)
+        if (!topic_valid_id((char[]){*p, '\0'}))
+            *p = '_';
+    o->worker_id = idbuf;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (opt == 'h') {
+            usage(stdout);
+            return 1;
+        }
+        if (opt == '?') {
+            snprintf(why, sizeof why, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return bad(why);
+        }
+        int rc = apply(o, opt, optarg);
+        if (rc)
+            return rc;
+    }
+    if (optind < argc) {
+        snprintf(why, sizeof why, "unexpected argument '%s'", argv[optind]);
+        return bad(why);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct worker_opts opts;
+    memset(&opts, 0, sizeof opts);
+    char idbuf[80];
+    int rc = parse_args(argc, argv, &opts, idbuf, sizeof idbuf);
+    if (rc == 1)
+        return 0;
+    if (rc != 0)
+        return 2;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return worker_run(&opts, &g_stop) == ES_OK ? 0 : 1;
+}

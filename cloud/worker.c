@@ -1,0 +1,233 @@
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "clock.h"
+#include "log.h"
+#include "msgq.h"
+#include "result.h"
+#include "topic.h"
+#include "wire.h"
+
+#define QUEUE_MSGS 4096
+#define QUEUE_BYTES (512u * 1024u * 1024u)
+#define ALL_STAGES 0xfffeu
+
+struct worker {
+    const struct worker_opts *o;
+    struct transport *tp;
+    struct msgq *q;
+    atomic_ullong processed;
+    atomic_ullong malformed;
+    atomic_ullong failed;
+};
+
+/* What one processing thread keeps between messages: a frame state per application. */
+struct thread_ctx {
+    struct worker *w;
+    struct state states[8];
+};
+
+static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, size_t len)
+{
+    struct worker *w = arg;
+    return msgq_push(w->q, topic, payload, len);
+}
+
+static void reject(struct worker *w, const struct msg *m, const char *why)
+{
+    atomic_fetch_add(&w->malformed, 1);
+    log_msg(LOG_WARN, "WORKER-MALFORMED", "dropped malformed message on %s (%zu bytes): %s",
+            m->topic, m->len, why);
+}
+
+static struct state *state_for(struct thread_ctx *c, const struct app *app)
+{
+    const struct app *const *all = app_all();
+    for (unsigned i = 0; all[i] && i < 8; i++) {
+        if (all[i] != app)
+            continue;
+        if (!c->states[i].app)
+            state_init(&c->states[i], app);
+        return &c->states[i];
+    }
+    return NULL;
+}
+
+static void publish_result(struct worker *w, struct state *st, struct stage_io *io, unsigned k)
+{
+    char topic[TOPIC_MAX];
+    struct result_meta m = {
+        .device = st->device,
+        .seq = st->seq,
+        .split = k,
+        .captured_us = st->captured_us,
+        .completed_us = clock_wall_us(),
+        .worker = w->o->worker_id,
+        .stage_us = st->stage_us,
+        .nstages = st->app->nstages,
+    };
+    json_t *obj = result_build(io->result, &m);
+    char *text = obj ? result_dump(obj) : NULL;
+    json_decref(obj);
+    if (text && topic_results(topic, sizeof topic, st->device) == ES_OK)
+        transport_publish(w->tp, topic, text, strlen(text), w->o->qos, false);
+    free(text);
+    if (io->jpeg && topic_frames(topic, sizeof topic, st->device) == ES_OK)
+        transport_publish(w->tp, topic, io->jpeg, io->jpeg_len, 0, false);
+}
+
+/* Checks and decodes one message into a thread's state. Returns NULL on success, else why the
+ * message is malformed (pointing into why or a constant). */
+static const char *decode(struct thread_ctx *c, const struct msg *m, unsigned *k,
+                          struct state **out, char *why, size_t whylen)
+{
+    struct wire_header hdr;
+    if (topic_parse_stage(m->topic, k) != ES_OK)
+        return "not a stage topic";
+    enum es_err err = wire_peek(m->payload, m->len, &hdr);
+    if (err != ES_OK)
+        return es_strerror(err);
+    const struct app *app = app_find(hdr.app);
+    struct state *st = app ? state_for(c, app) : NULL;
+    if (!st) {
+        snprintf(why, whylen, "unknown application '%s'", hdr.app);
+        return why;
+    }
+    if (hdr.split != *k) {
+        snprintf(why, whylen, "frame for split %u on the topic of split %u", hdr.split, *k);
+        return why;
+    }
+    err = wire_decode_ex(m->payload, m->len, st, why, whylen);
+    if (err != ES_OK)
+        return why[0] ? why : es_strerror(err);
+    *out = st;
+    return NULL;
+}
+
+static void process(struct thread_ctx *c, const struct msg *m)
+{
+    struct worker *w = c->w;
+    unsigned k = 0;
+    struct state *st = NULL;
+    char why[160] = "";
+    const char *bad = decode(c, m, &k, &st, why, sizeof why);
+    if (bad) {
+        reject(w, m, bad);
+        return;
+    }
+    struct stage_io io = {.st = st};
+    enum es_err err = app_run(&io, k, st->app->nstages, NULL, NULL);
+    if (err == ES_OK) {
+        publish_result(w, st, &io, k);
+        atomic_fetch_add(&w->processed, 1);
+    } else {
+        atomic_fetch_add(&w->failed, 1);
+        log_msg(LOG_ERROR, "WORKER-STAGE", "frame %s/%llu failed at split %u: %s", st->device,
+                (unsigned long long)st->seq, k, es_strerror(err));
+    }
+    json_decref(io.result);
+    free(io.jpeg);
+}
+
+static void *thread_main(void *arg)
+{
+    struct thread_ctx *c = arg;
+    struct msg *m;
+    while ((m = msgq_pop(c->w->q)) != NULL) {
+        process(c, m);
+        free(m);
+    }
+    for (unsigned i = 0; i < 8; i++)
+        state_release(&c->states[i]);
+    return NULL;
+}
+
+static enum es_err subscribe_stages(struct worker *w)
+{
+    char filter[TOPIC_MAX];
+    if ((w->o->stages & ALL_STAGES) == ALL_STAGES) {
+        snprintf(filter, sizeof filter, "$share/%s/pipeline/stage/+", w->o->group);
+        return transport_subscribe(w->tp, filter, w->o->qos);
+    }
+    for (unsigned k = 1; k < STATE_MAX_STAGES; k++) {
+        if (!(w->o->stages & (1u << k)))
+            continue;
+        enum es_err err = topic_stage_shared(filter, sizeof filter, w->o->group, k);
+        if (err == ES_OK)
+            err = transport_subscribe(w->tp, filter, w->o->qos);
+        if (err != ES_OK)
+            return err;
+    }
+    return ES_OK;
+}
+
+static void log_stats(struct worker *w)
+{
+    log_msg(LOG_INFO, "WORKER-STATS", "processed %llu, malformed %llu, failed %llu, queued %zu",
+            (unsigned long long)atomic_load(&w->processed),
+            (unsigned long long)atomic_load(&w->malformed),
+            (unsigned long long)atomic_load(&w->failed), msgq_depth(w->q));
+}
+
+/* Waits for a stop signal, logging stats now and then. */
+static void serve(struct worker *w, const volatile sig_atomic_t *stop)
+{
+    int64_t next = clock_mono_us() + (int64_t)(w->o->stats_s * 1e6);
+    unsigned long long last = 0;
+    while (!*stop) {
+        clock_sleep_us(50000);
+        if (w->o->stats_s <= 0 || clock_mono_us() < next)
+            continue;
+        next += (int64_t)(w->o->stats_s * 1e6);
+        unsigned long long now = atomic_load(&w->processed) + atomic_load(&w->malformed);
+        if (now != last)
+            log_stats(w);
+        last = now;
+    }
+}
+
+enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic_t *stop)
+{
+    struct worker w = {.o = opts};
+    struct thread_ctx *ctx = calloc(opts->threads, sizeof *ctx);
+    pthread_t *tids = calloc(opts->threads, sizeof *tids);
+    unsigned started = 0;
+    enum es_err err = ES_ENOMEM;
+    w.q = msgq_new(QUEUE_MSGS, QUEUE_BYTES);
+    if (!ctx || !tids || !w.q)
+        goto cleanup;
+    for (; started < opts->threads; started++) {
+        ctx[started].w = &w;
+        if (pthread_create(&tids[started], NULL, thread_main, &ctx[started]) != 0)
+            goto cleanup;
+    }
+    struct transport_opts bo = opts->broker;
+    bo.client_id = opts->worker_id;
+    bo.role = "worker";
+    err = transport_connect(&bo, on_stage_msg, &w, &w.tp);
+    if (err == ES_OK)
+        err = subscribe_stages(&w);
+    if (err != ES_OK)
+        goto cleanup;
+    log_msg(LOG_INFO, "WORKER-READY", "worker %s serving on %s with %u threads", opts->worker_id,
+            transport_uri(w.tp), opts->threads);
+    serve(&w, stop);
+cleanup:
+    if (w.q)
+        msgq_close(w.q);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    if (err == ES_OK)
+        log_stats(&w);
+    transport_close(w.tp);
+    msgq_free(w.q);
+    free(ctx);
+    free(tids);
+    return err;
+}

@@ -1,0 +1,26 @@
+/* The cloud worker: takes frame states from the stage topics it serves (shared subscriptions),
+ * runs the remaining stages on a pool of threads and publishes the results. */
+#ifndef ES_WORKER_H
+#define ES_WORKER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "es_err.h"
+#include "transport.h"
+
+struct worker_opts {
+    struct transport_opts broker;
+    const char *group;     /* shared-subscription group, default "workers" */
+    const char *worker_id; /* client id and "worker" in results */
+    uint32_t stages;       /* bit k set: serve pipeline/stage/k; all bits 1..15: every stage */
+    unsigned threads;      /* processing threads, >= 1 */
+    int qos;               /* subscription and result QoS */
+    double stats_s;        /* seconds between stats log lines; 0: none */
+};
+
+/* Serves until *stop becomes nonzero, then finishes the messages already queued. Returns
+ * ES_OK after a clean stop, or an error after logging one line (broker failure). */
+enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic_t *stop);
+
+#endif

@@ -1,0 +1,331 @@
+#include "agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "clock.h"
+#include "inflight.h"
+#include "log.h"
+#include "result.h"
+#include "sched.h"
+#include "source.h"
+#include "topic.h"
+#include "wire.h"
+
+struct agent {
+    const struct edge_opts *o;
+    const struct app *app;
+    const volatile sig_atomic_t *stop;
+    struct source *src;
+    struct transport *tp;
+    struct inflight *fl;
+    struct sched *sched;
+    struct state st;
+    uint8_t *buf;
+    size_t cap;
+    unsigned split; /* stages 0..split-1 run here; nstages in device-only mode */
+    char stage_topic[TOPIC_MAX];
+    char results_topic[TOPIC_MAX];
+    char stats_topic[TOPIC_MAX];
+    uint64_t frames; /* frames finished */
+    uint64_t lost;   /* frames lost: stage errors, publish failures, missing results */
+    uint64_t delivered;
+    char reason[128]; /* why the split last changed */
+    unsigned prev_split;
+    /* the current measurement window */
+    int64_t win_start_us;
+    uint64_t win_frames;
+    uint64_t win_bytes;
+    double win_stage_sum[STATE_MAX_STAGES];
+    uint64_t win_stage_n[STATE_MAX_STAGES];
+};
+
+static bool on_result(void *arg, const char *topic, const uint8_t *payload, size_t len)
+{
+    struct agent *a = arg;
+    struct result_info info;
+    (void)topic;
+    if (result_parse((const char *)payload, len, &info) != ES_OK) {
+        log_msg(LOG_WARN, "EDGE-BAD-RESULT", "malformed result on %s dropped", topic);
+        return true;
+    }
+    if (strcmp(info.device, a->o->device_id) == 0)
+        inflight_complete(a->fl, info.seq, clock_wall_us());
+    return true;
+}
+
+/* Emulates a slower device: after each local stage, spin for (F-1) times what it took. */
+static void slow_hook(void *arg, unsigned stage, int64_t took_us)
+{
+    struct agent *a = arg;
+    if (a->o->slowdown <= 1)
+        return;
+    int64_t extra = (int64_t)((a->o->slowdown - 1) * (double)took_us);
+    clock_spin_us(extra);
+    if (stage < STATE_MAX_STAGES)
+        a->st.stage_us[stage] = (uint32_t)(took_us + extra);
+}
+
+static enum es_err set_split(struct agent *a, unsigned split)
+{
+    a->split = split;
+    if (!a->tp)
+        return ES_OK;
+    return topic_stage(a->stage_topic, sizeof a->stage_topic, split);
+}
+
+/* Device-only: the result goes to stdout as one JSON line. */
+static enum es_err emit_local(struct agent *a, struct stage_io *io)
+{
+    struct result_meta m = {
+        .device = a->o->device_id,
+        .seq = a->st.seq,
+        .split = 0,
+        .captured_us = a->st.captured_us,
+        .completed_us = clock_wall_us(),
+        .worker = NULL,
+        .stage_us = a->st.stage_us,
+        .nstages = a->app->nstages,
+    };
+    json_t *obj = result_build(io->result, &m);
+    char *line = obj ? result_dump(obj) : NULL;
+    json_decref(obj);
+    if (!line)
+        return ES_ENOMEM;
+    fputs(line, stdout);
+    fputc('\n', stdout);
+    free(line);
+    return ES_OK;
+}
+
+static enum es_err publish_state(struct agent *a)
+{
+    size_t len = 0;
+    enum es_err err = wire_encode(&a->st, a->split, &a->buf, &a->cap, &len);
+    if (err != ES_OK) {
+        log_msg(LOG_ERROR, "EDGE-ENCODE", "cannot encode frame %llu: %s",
+                (unsigned long long)a->st.seq, es_strerror(err));
+        return err;
+    }
+    err = transport_publish(a->tp, a->stage_topic, a->buf, len, a->o->qos, false);
+    if (err != ES_OK)
+        return err;
+    inflight_add(a->fl, a->st.seq, a->st.captured_us);
+    a->win_bytes += len;
+    return ES_OK;
+}
+
+static void account_stages(struct agent *a, unsigned end)
+{
+    for (unsigned i = 0; i < end && i < STATE_MAX_STAGES; i++) {
+        a->win_stage_sum[i] += a->st.stage_us[i];
+        a->win_stage_n[i]++;
+    }
+}
+
+/* Captures and processes one frame. ES_EEOF at the end of the source, ES_ESTOPPED on a signal;
+ * a failure of one frame is counted and logged, and the run goes on. */
+static enum es_err frame_step(struct agent *a, uint64_t seq)
+{
+    if (a->tp && inflight_wait_slot(a->fl, seq, a->stop) != ES_OK)
+        return ES_ESTOPPED;
+    state_reset(&a->st);
+    snprintf(a->st.device, sizeof a->st.device, "%s", a->o->device_id);
+    a->st.seq = seq;
+    a->st.captured_us = clock_wall_us();
+    a->st.split = a->tp ? (uint8_t)a->split : 0;
+    if (a->o->annotate_every && seq % a->o->annotate_every == 0)
+        a->st.flags |= STATE_WANT_FRAME;
+    struct stage_io io = {.st = &a->st, .source = a->src};
+    enum es_err err = app_run(&io, 0, a->split, slow_hook, a);
+    if (err == ES_OK)
+        err = a->tp ? publish_state(a) : emit_local(a, &io);
+    json_decref(io.result);
+    free(io.jpeg);
+    if (err == ES_EEOF)
+        return err;
+    if (err != ES_OK) {
+        log_msg(LOG_ERROR, "EDGE-FRAME-LOST", "frame %llu lost: %s", (unsigned long long)seq,
+                es_strerror(err));
+        a->lost++;
+        return ES_OK;
+    }
+    account_stages(a, a->split);
+    a->frames++;
+    a->win_frames++;
+    return ES_OK;
+}
+
+static void publish_stats(struct agent *a, const struct stats *s)
+{
+    json_t *obj = stats_build(s);
+    char *text = obj ? result_dump(obj) : NULL;
+    json_decref(obj);
+    if (text)
+        transport_publish(a->tp, a->stats_topic, text, strlen(text), 0, false);
+    free(text);
+}
+
+/* Ends a measurement window: prints one line, publishes stats, lets automatic mode move. */
+static void end_window(struct agent *a, int64_t now)
+{
+    double elapsed = (double)(now - a->win_start_us) / 1e6;
+    struct inflight_window w = {0};
+    if (a->fl)
+        inflight_take_window(a->fl, &w);
+    a->lost += w.lost;
+    a->delivered += w.delivered;
+    double fps = elapsed > 0 ? (double)a->win_frames / elapsed : 0;
+    double stage_us[STATE_MAX_STAGES] = {0};
+    for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++)
+        stage_us[i] = a->win_stage_n[i] ? a->win_stage_sum[i] / (double)a->win_stage_n[i] : 0;
+    struct stats s = {
+        .device = a->o->device_id,
+        .auto_mode = a->o->mode == EDGE_AUTO,
+        .goal = a->o->goal_fps,
+        .split = a->split,
+        .fps = fps,
+        .delivered_fps = elapsed > 0 ? (double)w.delivered / elapsed : 0,
+        .window_s = elapsed,
+        .latency_p50_ms = w.latency_p50_ms,
+        .latency_p99_ms = w.latency_p99_ms,
+        .bytes_per_frame = a->win_frames ? (double)a->win_bytes / (double)a->win_frames : 0,
+        .stage_us = stage_us,
+        .nstages = a->app->nstages,
+        .lost = a->lost,
+        .goal_unreachable = a->sched && sched_goal_unreachable(a->sched),
+        .reason = a->reason[0] ? a->reason : NULL,
+    };
+    if (!a->o->quiet) {
+        char goal[32] = "";
+        if (a->o->mode == EDGE_AUTO)
+            snprintf(goal, sizeof goal, "/%g", a->o->goal_fps);
+        char was[160] = "";
+        if (a->prev_split != a->split && a->reason[0])
+            snprintf(was, sizeof was, " (was %u: %s)", a->prev_split, a->reason);
+        if (a->tp)
+            fprintf(stderr, "fps %.1f%s split %u%s delivered %.1f/s p50 %.1f ms bytes/frame %.0f\n",
+                    fps, goal, a->split, was, s.delivered_fps, w.latency_p50_ms, s.bytes_per_frame);
+        else
+            fprintf(stderr, "fps %.1f device-only\n", fps);
+    }
+    a->prev_split = a->split;
+    if (a->tp)
+        publish_stats(a, &s);
+    if (a->sched) {
+        struct sched_window sw = {now, fps, s.delivered_fps, a->split};
+        char reason[128] = "";
+        unsigned next = sched_update(a->sched, &sw, reason, sizeof reason);
+        if (next != a->split && set_split(a, next) == ES_OK)
+            snprintf(a->reason, sizeof a->reason, "%s", reason);
+    }
+    a->win_start_us = now;
+    a->win_frames = 0;
+    a->win_bytes = 0;
+    memset(a->win_stage_sum, 0, sizeof a->win_stage_sum);
+    memset(a->win_stage_n, 0, sizeof a->win_stage_n);
+}
+
+static enum es_err connect_broker(struct agent *a)
+{
+    const struct edge_opts *o = a->o;
+    struct transport_opts bo = o->broker;
+    bo.client_id = o->device_id;
+    bo.role = "edge";
+    a->fl = inflight_new(o->inflight, (int64_t)(o->result_timeout_s * 1e6));
+    if (!a->fl)
+        return ES_ENOMEM;
+    enum es_err err = topic_results(a->results_topic, sizeof a->results_topic, o->device_id);
+    if (err == ES_OK)
+        err = topic_stats(a->stats_topic, sizeof a->stats_topic, o->device_id);
+    if (err == ES_OK)
+        err = transport_connect(&bo, on_result, a, &a->tp);
+    if (err == ES_OK)
+        err = transport_subscribe(a->tp, a->results_topic, 1);
+    if (err == ES_OK && o->mode == EDGE_AUTO) {
+        struct sched_config sc = {a->app->nstages, o->goal_fps, o->split};
+        a->sched = sched_new(&sc);
+        if (!a->sched)
+            err = ES_ENOMEM;
+    }
+    return err;
+}
+
+static enum es_err agent_setup(struct agent *a)
+{
+    a->app = app_find(a->o->app);
+    if (!a->app) {
+        log_msg(LOG_ERROR, "EDGE-APP", "unknown application %s", a->o->app);
+        return ES_EAPP;
+    }
+    state_init(&a->st, a->app);
+    const char *spec = a->o->source ? a->o->source : a->app->source_default;
+    if (spec) {
+        enum es_err err = source_open(spec, &a->src);
+        if (err != ES_OK) {
+            log_msg(LOG_ERROR, "EDGE-SOURCE", "cannot open source %s: %s", spec, es_strerror(err));
+            return err;
+        }
+    }
+    if (a->o->mode != EDGE_DEVICE_ONLY) {
+        enum es_err err = connect_broker(a);
+        if (err != ES_OK)
+            return err;
+    }
+    return set_split(a, a->o->mode == EDGE_DEVICE_ONLY ? a->app->nstages : a->o->split);
+}
+
+static void agent_teardown(struct agent *a)
+{
+    transport_close(a->tp);
+    sched_free(a->sched);
+    inflight_free(a->fl);
+    source_free(a->src);
+    state_release(&a->st);
+    free(a->buf);
+}
+
+/* Sleeps until the next capture time when --rate paces capture. */
+static void pace(struct agent *a, int64_t *next_us)
+{
+    if (a->o->rate <= 0)
+        return;
+    int64_t now = clock_mono_us();
+    if (*next_us > now)
+        clock_sleep_us(*next_us - now);
+    else
+        *next_us = now; /* running late: do not try to catch up with a burst */
+    *next_us += (int64_t)(1e6 / a->o->rate);
+}
+
+enum es_err agent_run(const struct edge_opts *opts, const volatile sig_atomic_t *stop)
+{
+    struct agent a = {.o = opts, .stop = stop};
+    enum es_err err = agent_setup(&a);
+    if (err != ES_OK)
+        goto cleanup;
+    a.prev_split = a.split;
+    a.win_start_us = clock_mono_us();
+    int64_t next_us = a.win_start_us;
+    for (uint64_t seq = 0; !*stop && (!opts->frames || seq < opts->frames); seq++) {
+        pace(&a, &next_us);
+        err = frame_step(&a, seq);
+        if (err == ES_EEOF || err == ES_ESTOPPED)
+            break;
+        int64_t now = clock_mono_us();
+        if (now - a.win_start_us >= (int64_t)(opts->window_s * 1e6))
+            end_window(&a, now);
+    }
+    err = ES_OK;
+    if (a.fl)
+        inflight_drain(a.fl, (int64_t)(opts->result_timeout_s * 1e6));
+    end_window(&a, clock_mono_us());
+    log_msg(LOG_INFO, "EDGE-DONE", "%llu frames, %llu results, %llu lost",
+            (unsigned long long)a.frames, (unsigned long long)a.delivered,
+            (unsigned long long)a.lost);
+cleanup:
+    agent_teardown(&a);
+    return err;
+}

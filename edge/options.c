@@ -1,0 +1,226 @@
+#include "options.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cli.h"
+#include "log.h"
+#include "topic.h"
+
+enum {
+    OPT_DEVICE = 2000,
+    OPT_SOURCE,
+    OPT_FRAMES,
+    OPT_RATE,
+    OPT_SLOWDOWN,
+    OPT_WINDOW,
+    OPT_APP,
+    OPT_QOS,
+    OPT_INFLIGHT,
+    OPT_TIMEOUT,
+    OPT_ANNOTATE,
+    OPT_LOG,
+    OPT_QUIET,
+};
+
+void edge_usage(FILE *out)
+{
+    fputs("usage: edge-agent [OPTIONS] [SPLIT [FPS_GOAL]]\n"
+          "  no SPLIT          device-only: every stage local, never connects, JSON lines on "
+          "stdout\n"
+          "  SPLIT             manual: stages 0..SPLIT-1 local, publish to pipeline/stage/SPLIT\n"
+          "  SPLIT FPS_GOAL    automatic: start at SPLIT, move the split to meet FPS_GOAL\n"
+          "options:\n" CLI_BROKER_HELP
+          "  --device-id ID    device id, [A-Za-z0-9_-]{1,64} (default edge-<hostname>)\n"
+          "  --app NAME        application: ball (default) or sensor\n"
+          "  --source SPEC     synthetic[:SEED] | PATH | camera[:INDEX] (default synthetic)\n"
+          "  --frames N        stop after N frames\n"
+          "  --rate FPS        pace capture like a camera running at FPS\n"
+          "  --slowdown F      emulate a device F times slower (F >= 1)\n"
+          "  --window SECONDS  measurement window (default 3)\n"
+          "  --qos 0|1         QoS of stage payloads (default 1)\n"
+          "  --inflight N      frames in flight without a result at most (default 16)\n"
+          "  --result-timeout S  count a frame lost after S seconds without result (default 10)\n"
+          "  --annotate-every N  ask for an annotated JPEG every N frames (default 0: never)\n"
+          "  --quiet           no throughput lines\n"
+          "  --log-level L     error, warn, info (default) or debug\n"
+          "  --help            this text\n",
+          out);
+}
+
+static int bad(const char *why)
+{
+    fprintf(stderr, "edge-agent: %s (try --help)\n", why);
+    return 2;
+}
+
+static void defaults(struct edge_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->app = "ball";
+    o->slowdown = 1;
+    o->window_s = 3;
+    o->qos = 1;
+    o->inflight = 16;
+    o->result_timeout_s = 10;
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(o->device_buf, sizeof o->device_buf, "edge-%s", host);
+    for (char *p = o->device_buf; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            *p = '_';
+    o->device_id = o->device_buf;
+}
+
+/* Applies one option; returns 0 or 2 (after printing why). */
+static int apply(struct edge_opts *o, int opt, const char *arg)
+{
+    char why[160];
+    long l;
+    double d;
+    switch (opt) {
+    case OPT_DEVICE:
+        if (!topic_valid_id(arg))
+            return bad("--device-id must match [A-Za-z0-9_-]{1,64}");
+        o->device_id = arg;
+        return 0;
+    case OPT_APP:
+        o->app = arg;
+        return 0;
+    case OPT_SOURCE:
+        o->source = arg;
+        return 0;
+    case OPT_FRAMES:
+        if (cli_parse_long(arg, 1, LONG_MAX, &l) != ES_OK)
+            return bad("--frames must be a positive integer");
+        o->frames = (uint64_t)l;
+        return 0;
+    case OPT_RATE:
+        if (cli_parse_double(arg, 0.01, 100000, &d) != ES_OK)
+            return bad("--rate must be a number of frames per second > 0");
+        o->rate = d;
+        return 0;
+    case OPT_SLOWDOWN:
+        if (cli_parse_double(arg, 1, 10000, &d) != ES_OK)
+            return bad("--slowdown must be a number >= 1");
+        o->slowdown = d;
+        return 0;
+    case OPT_WINDOW:
+        if (cli_parse_double(arg, 0.1, 3600, &d) != ES_OK)
+            return bad("--window must be a number of seconds >= 0.1");
+        o->window_s = d;
+        return 0;
+    case OPT_QOS:
+        if (cli_parse_long(arg, 0, 1, &l) != ES_OK)
+            return bad("--qos must be 0 or 1");
+        o->qos = (int)l;
+        return 0;
+    case OPT_INFLIGHT:
+        if (cli_parse_long(arg, 1, 4096, &l) != ES_OK)
+            return bad("--inflight must be an integer 1..4096");
+        o->inflight = (unsigned)l;
+        return 0;
+    case OPT_TIMEOUT:
+        if (cli_parse_double(arg, 0.1, 3600, &d) != ES_OK)
+            return bad("--result-timeout must be a number of seconds >= 0.1");
+        o->result_timeout_s = d;
+        return 0;
+    case OPT_ANNOTATE:
+        if (cli_parse_long(arg, 0, LONG_MAX, &l) != ES_OK)
+            return bad("--annotate-every must be an integer >= 0");
+        o->annotate_every = (unsigned)l;
+        return 0;
+    case OPT_QUIET:
+        o->quiet = true;
+        return 0;
+    case OPT_LOG: {
+        enum log_level level;
+        if (log_parse_level(arg, &level) != 0)
+            return bad("--log-level must be error, warn, info or debug");
+        log_set_level(level);
+        return 0;
+    }
+    default:
+        if (cli_broker_option(&o->broker, opt, arg, why, sizeof why) != ES_OK)
+            return bad(why);
+        return 0;
+    }
+}
+
+/* Reads SPLIT and FPS_GOAL once the application (and so its stage count) is known. */
+static int positionals(struct edge_opts *o, int n, char **args)
+{
+    const struct app *app = app_find(o->app);
+    if (!app)
+        return bad("--app must name a built-in application (ball, sensor)");
+    if (n > 2)
+        return bad("too many arguments: expected [SPLIT [FPS_GOAL]]");
+    if (n == 0) {
+        o->mode = EDGE_DEVICE_ONLY;
+        return 0;
+    }
+    long k;
+    if (cli_parse_long(args[0], 1, (long)app->nstages - 1, &k) != ES_OK) {
+        char why[128];
+        snprintf(why, sizeof why, "SPLIT must be an integer 1..%u for %s, not '%s'",
+                 app->nstages - 1, app->name, args[0]);
+        return bad(why);
+    }
+    o->split = (unsigned)k;
+    o->mode = EDGE_MANUAL;
+    if (n == 2) {
+        if (cli_parse_double(args[1], 0.01, 100000, &o->goal_fps) != ES_OK)
+            return bad("FPS_GOAL must be a number of frames per second > 0");
+        o->mode = EDGE_AUTO;
+    }
+    return 0;
+}
+
+int edge_parse_args(int argc, char **argv, struct edge_opts *o)
+{
+    static const struct option longopts[] = {
+        CLI_BROKER_LONGOPTS,
+        {"device-id", required_argument, NULL, OPT_DEVICE},
+        {"app", required_argument, NULL, OPT_APP},
+        {"source", required_argument, NULL, OPT_SOURCE},
+        {"frames", required_argument, NULL, OPT_FRAMES},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"slowdown", required_argument, NULL, OPT_SLOWDOWN},
+        {"window", required_argument, NULL, OPT_WINDOW},
+        {"qos", required_argument, NULL, OPT_QOS},
+        {"inflight", required_argument, NULL, OPT_INFLIGHT},
+        {"result-timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"annotate-every", required_argument, NULL, OPT_ANNOTATE},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"log-level", required_argument, NULL, OPT_LOG},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    defaults(o);
+    char why[160];
+    if (cli_broker_defaults(&o->broker, why, sizeof why) != ES_OK)
+        return bad(why);
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (opt == 'h') {
+            edge_usage(stdout);
+            return 1;
+        }
+        if (opt == '?') {
+            snprintf(why, sizeof why, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return bad(why);
+        }
+        int rc = apply(o, opt, optarg);
+        if (rc != 0)
+            return rc;
+    }
+    int rc = positionals(o, argc - optind, argv + optind);
+    if (rc == 0 && o->mode == EDGE_DEVICE_ONLY && o->slowdown > 1)
+        log_msg(LOG_DEBUG, "EDGE-OPTS", "slowdown %.2f in device-only mode", o->slowdown);
+    return rc;
+}

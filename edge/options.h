@@ -1,0 +1,39 @@
+/* The edge agent's command line (see edge_usage for the text). */
+#ifndef ES_EDGE_OPTIONS_H
+#define ES_EDGE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "transport.h"
+
+enum edge_mode { EDGE_DEVICE_ONLY, EDGE_MANUAL, EDGE_AUTO };
+
+struct edge_opts {
+    enum edge_mode mode;
+    unsigned split;  /* manual: the split; auto: the starting split */
+    double goal_fps; /* auto only */
+    struct transport_opts broker;
+    const char *device_id;
+    const char *app;    /* application name, default "ball" */
+    const char *source; /* NULL: the application's default */
+    uint64_t frames;    /* 0: until the source ends or a signal */
+    double rate;        /* 0: as fast as possible */
+    double slowdown;    /* >= 1 */
+    double window_s;    /* measurement window */
+    int qos;            /* for stage payloads */
+    unsigned inflight;  /* frames in flight at most */
+    double result_timeout_s;
+    unsigned annotate_every; /* 0: never ask for annotated frames */
+    bool quiet;              /* no throughput lines */
+    char device_buf[65];
+};
+
+/* Parses argv into o. Returns 0 on success, 1 when --help was printed (exit 0), 2 on a bad
+ * command line after printing a one-line reason and the usage hint to stderr. */
+int edge_parse_args(int argc, char **argv, struct edge_opts *o);
+
+void edge_usage(FILE *out);
+
+#endif

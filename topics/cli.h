@@ -1,0 +1,61 @@
+/* Command-line pieces shared by the programs: strict number parsing and the broker options
+ * (--host, --port, TLS and credentials) every program that talks to a broker accepts. */
+#ifndef ES_CLI_H
+#define ES_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "es_err.h"
+#include "transport.h"
+
+/* Parses a whole decimal integer in [min, max]; ES_EINVAL otherwise (no sign tricks, no
+ * trailing characters, no overflow). */
+enum es_err cli_parse_long(const char *s, long min, long max, long *out);
+
+/* Parses a whole finite number in [min, max]; ES_EINVAL otherwise. */
+enum es_err cli_parse_double(const char *s, double min, double max, double *out);
+
+/* Option ids of the broker options, above any single-character option. */
+enum cli_broker_opt {
+    CLI_HOST = 1000,
+    CLI_PORT,
+    CLI_TLS,
+    CLI_CAFILE,
+    CLI_CERT,
+    CLI_KEY,
+    CLI_INSECURE,
+    CLI_USERNAME,
+    CLI_PASSWORD,
+};
+
+/* getopt_long entries for the broker options, to splice into a program's table. */
+#define CLI_BROKER_LONGOPTS                                                                        \
+    {"host", required_argument, NULL, CLI_HOST}, {"port", required_argument, NULL, CLI_PORT},      \
+        {"tls", no_argument, NULL, CLI_TLS}, {"cafile", required_argument, NULL, CLI_CAFILE},      \
+        {"cert", required_argument, NULL, CLI_CERT}, {"key", required_argument, NULL, CLI_KEY},    \
+        {"insecure", no_argument, NULL, CLI_INSECURE},                                             \
+        {"username", required_argument, NULL, CLI_USERNAME},                                       \
+    {                                                                                              \
+        "password", required_argument, NULL, CLI_PASSWORD                                          \
+    }
+
+/* The help text for the broker options, one option per line. */
+#define CLI_BROKER_HELP                                                                            \
+    "  --host H          broker host (env HOST, default localhost)\n"                              \
+    "  --port P          broker port (env PORT, default 1883, 8883 with --tls)\n"                  \
+    "  --tls             connect with TLS; --cafile FILE, --cert FILE, --key FILE\n"               \
+    "  --insecure        with --tls, do not verify the broker's host name\n"                       \
+    "  --username U      credentials (env MQTT_USERNAME / MQTT_PASSWORD)\n"                        \
+    "  --password P\n"
+
+/* Fills o's broker fields from the environment (HOST, PORT, MQTT_USERNAME, MQTT_PASSWORD) and
+ * defaults. Returns ES_EINVAL with a message in why when PORT is malformed. */
+enum es_err cli_broker_defaults(struct transport_opts *o, char *why, size_t whylen);
+
+/* Applies one broker option (opt from enum cli_broker_opt, arg its value). Returns ES_EINVAL
+ * with a one-line reason in why for a bad value. o keeps pointers into arg. */
+enum es_err cli_broker_option(struct transport_opts *o, int opt, const char *arg, char *why,
+                              size_t whylen);
+
+#endif
