@@ -1,0 +1,173 @@
+/* Topic names: id validation, the builders, strict stage parsing and stage lists. */
+#include <string.h>
+
+#include "check.h"
+#include "topic.h"
+
+/* Checks a builder's return code and the topic it wrote. */
+static void expect(enum es_err err, const char *got, const char *want)
+{
+    CHECK_EQ_INT(err, ES_OK);
+    CHECK(strcmp(got, want) == 0);
+}
+
+static void check_ids(void)
+{
+    char id64[65], id65[66];
+    memset(id64, 'a', 64);
+    id64[64] = '\0';
+    memset(id65, 'b', 65);
+    id65[65] = '\0';
+
+    CHECK(topic_valid_id("cam-01"));
+    CHECK(topic_valid_id("w_1"));
+    CHECK(topic_valid_id("A"));
+    CHECK(topic_valid_id("-"));
+    CHECK(topic_valid_id("Az09_-"));
+    CHECK(topic_valid_id(id64));
+
+    CHECK(!topic_valid_id(NULL));
+    CHECK(!topic_valid_id(""));
+    CHECK(!topic_valid_id(id65));
+    CHECK(!topic_valid_id("cam+1"));
+    CHECK(!topic_valid_id("+"));
+    CHECK(!topic_valid_id("#"));
+    CHECK(!topic_valid_id("cam/01"));
+    CHECK(!topic_valid_id("cam 01"));
+    CHECK(!topic_valid_id("cam."));
+    CHECK(!topic_valid_id("$SYS"));
+    CHECK(!topic_valid_id("caf\xc3\xa9")); /* UTF-8 e-acute */
+    CHECK(!topic_valid_id("\xe2\x80\x8b"
+                          "a")); /* zero-width space */
+    CHECK(!topic_valid_id("a\n"));
+}
+
+static void check_builders(void)
+{
+    char t[TOPIC_MAX];
+    expect(topic_stage(t, sizeof t, 3), t, "pipeline/stage/3");
+    expect(topic_stage(t, sizeof t, 1), t, "pipeline/stage/1");
+    expect(topic_stage(t, sizeof t, STATE_MAX_STAGES - 1), t, "pipeline/stage/15");
+    expect(topic_stage_shared(t, sizeof t, "workers", 4), t, "$share/workers/pipeline/stage/4");
+    expect(topic_results(t, sizeof t, "cam-01"), t, "pipeline/results/cam-01");
+    expect(topic_stats(t, sizeof t, "cam-01"), t, "pipeline/stats/cam-01");
+    expect(topic_status(t, sizeof t, "w-1"), t, "pipeline/status/w-1");
+    expect(topic_frames(t, sizeof t, "cam_2"), t, "pipeline/frames/cam_2");
+
+    /* The longest topics fit in TOPIC_MAX. */
+    char id64[65], want[TOPIC_MAX];
+    memset(id64, 'z', 64);
+    id64[64] = '\0';
+    snprintf(want, sizeof want, "$share/%s/pipeline/stage/15", id64);
+    expect(topic_stage_shared(t, sizeof t, id64, 15), t, want);
+    snprintf(want, sizeof want, "pipeline/results/%s", id64);
+    expect(topic_results(t, sizeof t, id64), t, want);
+
+    CHECK_EQ_INT(topic_stage(t, sizeof t, 0), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage(t, sizeof t, STATE_MAX_STAGES), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage(NULL, 10, 1), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage_shared(t, sizeof t, "a/b", 1), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage_shared(t, sizeof t, "g", 0), ES_EINVAL);
+    CHECK_EQ_INT(topic_results(t, sizeof t, "cam#"), ES_EINVAL);
+    CHECK_EQ_INT(topic_stats(t, sizeof t, ""), ES_EINVAL);
+    strcpy(t, "junk");
+    CHECK_EQ_INT(topic_status(t, sizeof t, NULL), ES_EINVAL);
+    CHECK(t[0] == '\0'); /* an error leaves an empty string */
+    CHECK_EQ_INT(topic_frames(t, sizeof t, "+"), ES_EINVAL);
+
+    /* Too small: ES_ELIMIT and an empty string; exactly enough: fits. */
+    const char *s3 = "pipeline/stage/3";
+    strcpy(t, "junk");
+    CHECK_EQ_INT(topic_stage(t, strlen(s3), 3), ES_ELIMIT);
+    CHECK(t[0] == '\0');
+    CHECK_EQ_INT(topic_stage(t, strlen(s3) + 1, 3), ES_OK);
+    CHECK(strcmp(t, s3) == 0);
+    CHECK_EQ_INT(topic_stage(t, 0, 3), ES_ELIMIT);
+    CHECK_EQ_INT(topic_results(t, 20, "cam-01"), ES_ELIMIT);
+}
+
+static void check_parse_stage(void)
+{
+    /* Round trips for every valid K. */
+    for (unsigned k = 1; k < STATE_MAX_STAGES; k++) {
+        char buf[TOPIC_MAX];
+        unsigned got = 0;
+        CHECK_EQ_INT(topic_stage(buf, sizeof buf, k), ES_OK);
+        CHECK_EQ_INT(topic_parse_stage(buf, &got), ES_OK);
+        CHECK_EQ_INT(got, k);
+    }
+    const char *bad[] = {"pipeline/stage/",
+                         "pipeline/stage/07",
+                         "pipeline/stage/0",
+                         "pipeline/stage/00",
+                         "pipeline/stage/+1",
+                         "pipeline/stage/-1",
+                         "pipeline/stage/ 1",
+                         "pipeline/stage/1 ",
+                         "pipeline/stage/3/x",
+                         "pipeline/stage/3x",
+                         "pipeline/stage/16",
+                         "pipeline/stage/4294967297",
+                         "pipeline/stage/99999999999999999999999999",
+                         "pipeline/stage/0x3",
+                         "pipeline/stage",
+                         "pipeline/stages/3",
+                         "Pipeline/stage/3",
+                         "/pipeline/stage/3",
+                         "$share/g/pipeline/stage/3",
+                         "pipeline/results/3",
+                         ""};
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unsigned k = 77;
+        CHECK_EQ_INT(topic_parse_stage(bad[i], &k), ES_EINVAL);
+        CHECK_EQ_INT(k, 77);
+    }
+    unsigned k;
+    CHECK_EQ_INT(topic_parse_stage(NULL, &k), ES_EINVAL);
+    CHECK_EQ_INT(topic_parse_stage("pipeline/stage/1", NULL), ES_EINVAL);
+}
+
+static void check_stage_lists(void)
+{
+    uint32_t m = 0;
+    CHECK_EQ_INT(topic_parse_stage_list("all", 7, &m), ES_OK);
+    CHECK_EQ_INT(m, 0x7e); /* 1..6 */
+    CHECK_EQ_INT(topic_parse_stage_list("all", STATE_MAX_STAGES, &m), ES_OK);
+    CHECK_EQ_INT(m, 0xfffe);
+    CHECK_EQ_INT(topic_parse_stage_list("3", 7, &m), ES_OK);
+    CHECK_EQ_INT(m, 1u << 3);
+    CHECK_EQ_INT(topic_parse_stage_list("1,2,5", 7, &m), ES_OK);
+    CHECK_EQ_INT(m, (1u << 1) | (1u << 2) | (1u << 5));
+    CHECK_EQ_INT(topic_parse_stage_list("2-4", 7, &m), ES_OK);
+    CHECK_EQ_INT(m, (1u << 2) | (1u << 3) | (1u << 4));
+    CHECK_EQ_INT(topic_parse_stage_list("1,3-5,6", 7, &m), ES_OK);
+    CHECK_EQ_INT(m, 0x7a);
+    CHECK_EQ_INT(topic_parse_stage_list("4-4", 7, &m), ES_OK);
+    CHECK_EQ_INT(m, 1u << 4);
+    CHECK_EQ_INT(topic_parse_stage_list("2,2", 7, &m), ES_OK);
+    CHECK_EQ_INT(m, 1u << 2);
+    CHECK_EQ_INT(topic_parse_stage_list("15", STATE_MAX_STAGES, &m), ES_OK);
+    CHECK_EQ_INT(m, 1u << 15);
+
+    const char *bad[] = {
+        "",   "0",  "7",    "1,", ",1",  "1,,2",  "4-2",   "2-", "-2",  "2-7",
+        "02", "+1", "1 ,2", " 1", "ALL", "all,1", "1-2-3", "x",  "1;2", "99999999999999999999"};
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        m = 0x1234;
+        CHECK_EQ_INT(topic_parse_stage_list(bad[i], 7, &m), ES_EINVAL);
+        CHECK_EQ_INT(m, 0x1234);
+    }
+    CHECK_EQ_INT(topic_parse_stage_list("all", 1, &m), ES_EINVAL);
+    CHECK_EQ_INT(topic_parse_stage_list("all", STATE_MAX_STAGES + 1, &m), ES_EINVAL);
+    CHECK_EQ_INT(topic_parse_stage_list(NULL, 7, &m), ES_EINVAL);
+    CHECK_EQ_INT(topic_parse_stage_list("1", 7, NULL), ES_EINVAL);
+}
+
+int main(void)
+{
+    check_ids();
+    check_builders();
+    check_parse_stage();
+    check_stage_lists();
+    return check_exit();
+}

@@ -1,0 +1,108 @@
+/* The JSON messages: per-frame results, per-window stats and client status (shapes in
+ * DESIGN.md). Everything is built with Jansson and dumped with RESULT_JSON_FLAGS, so a double
+ * such as 7.6 prints as 7.6 rather than 7.6000000000000005 and integers print exactly.
+ *
+ * Ownership: a json_t returned here is a new reference the caller json_decrefs; a char *
+ * returned here is malloc'd and the caller frees it. NULL means out of memory or an invalid
+ * argument, as stated per function. */
+#ifndef ES_RESULT_H
+#define ES_RESULT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "es_err.h"
+#include "state.h"
+
+/* The one set of dump flags for every JSON message of the project. */
+#define RESULT_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+/* result_parse rejects longer messages with ES_ELIMIT. */
+#define RESULT_MAX_BYTES 65536
+
+/* Everything a result carries besides the application's own fields. */
+struct result_meta {
+    const char *device; /* required */
+    uint64_t seq;       /* at most INT64_MAX */
+    unsigned split;     /* 0 in device-only mode */
+    int64_t captured_us;
+    int64_t completed_us;
+    const char *worker;       /* NULL in device-only mode: then "worker" is omitted */
+    const uint32_t *stage_us; /* nstages entries; may be NULL when nstages is 0 */
+    unsigned nstages;         /* at most STATE_MAX_STAGES */
+};
+
+/* Builds a new result object: "device", "seq", "split", then every member of app_fields in its
+ * order, then "captured_us", "completed_us", "worker" (when m->worker is set) and "stage_us".
+ * app_fields is borrowed and may be NULL; its values are shared with the new object (reference
+ * counted, not deep-copied). A member of app_fields named like one of the framework's members
+ * above is left out. Returns NULL when memory runs out, app_fields is not an object, m or
+ * m->device is NULL, m->seq exceeds INT64_MAX, a string is not valid UTF-8 or nstages exceeds
+ * STATE_MAX_STAGES. */
+json_t *result_build(const json_t *app_fields, const struct result_meta *m);
+
+/* Dumps obj (any JSON value) with RESULT_JSON_FLAGS. Returns a malloc'd NUL-terminated string
+ * the caller frees, or NULL when obj is NULL or memory runs out. */
+char *result_dump(const json_t *obj);
+
+/* The double closest to the shortest decimal that reads back as v. A float such as 27.9f widens
+ * to 27.899999618530273 and would print as 27.8999996185303; result_float(27.9f) prints as
+ * 27.9. Use it for float32 values (e.g. from OpenCV) before json_real. */
+double result_float(float v);
+
+/* What the edge needs back from a result it receives. */
+struct result_info {
+    char device[STATE_DEVICE_MAX + 1];
+    uint64_t seq;
+    unsigned split;
+    int64_t captured_us;
+    int64_t completed_us;
+    unsigned nstages;
+    uint32_t stage_us[STATE_MAX_STAGES];
+};
+
+/* Parses the result message buf[0..len) into *out. Strict: the message must be one JSON object
+ * with "device" (a valid id, see topic_valid_id), "seq" (integer >= 0), "split" (integer,
+ * 0..STATE_MAX_STAGES-1), "captured_us" and "completed_us" (integers >= 0), "stage_us" (array
+ * of integers 0..UINT32_MAX) and, if present, "worker" (string); other members are ignored.
+ * Returns ES_EINVAL for a NULL argument, ES_ELIMIT when len exceeds RESULT_MAX_BYTES or
+ * stage_us has more than STATE_MAX_STAGES entries, ES_EFORMAT for anything else malformed
+ * (not JSON, a duplicate key, a missing member, a wrong type or a value out of range). *out is
+ * written only on success. */
+enum es_err result_parse(const char *buf, size_t len, struct result_info *out);
+
+/* One measurement window of one device, as published on pipeline/stats/<device>. */
+struct stats {
+    const char *device;
+    bool auto_mode;
+    double goal; /* frames per second; printed only in auto mode */
+    unsigned split;
+    double fps;           /* frames captured per second */
+    double delivered_fps; /* results received per second */
+    double window_s;
+    double latency_p50_ms, latency_p99_ms;
+    double bytes_per_frame;
+    const double *stage_us; /* mean time per stage, nstages entries */
+    unsigned nstages;
+    uint64_t lost;
+    bool goal_unreachable;
+    const char *reason;          /* why the split moved or stayed; NULL prints null */
+    const double *predicted_fps; /* per split 0..nstages-1, may be NULL (then omitted) */
+};
+
+/* Builds the stats object, members in this order: device, mode ("auto" or "manual"), split,
+ * goal (null in manual mode), fps, delivered_fps, window_s, latency_ms {p50, p99},
+ * bytes_per_frame, stage_us, lost, goal_unreachable, reason, predicted_fps. Rates are rounded
+ * to 0.01 frames/s, times in ms and s to 0.001, bytes_per_frame and stage_us to integers; a
+ * value that is not finite prints as null. Returns NULL when memory runs out, s or s->device is
+ * NULL, stage_us is NULL with nstages > 0, or nstages exceeds STATE_MAX_STAGES. */
+json_t *stats_build(const struct stats *s);
+
+/* The retained status message {"state":"online"|"offline","client":CLIENT_ID,"role":ROLE},
+ * dumped with RESULT_JSON_FLAGS; the caller frees it. NULL when client_id is not a valid id,
+ * role is NULL or not UTF-8, or memory runs out. */
+char *status_dump(const char *client_id, const char *role, bool online);
+
+#endif

@@ -1,0 +1,65 @@
+/* Topic names and id validation: the one place that spells the project's MQTT topics.
+ *
+ *   pipeline/stage/<K>              frame state after K stages ran on the device
+ *   $share/<group>/pipeline/stage/<K>   the same, as a shared subscription for workers
+ *   pipeline/results/<device-id>    one JSON result per frame
+ *   pipeline/stats/<device-id>      one JSON stats object per measurement window
+ *   pipeline/status/<client-id>     retained online/offline status
+ *   pipeline/frames/<device-id>     annotated JPEG, when a frame asked for one
+ *
+ * Ids (device, client and group names) match [A-Za-z0-9_-]{1,64}, so no '+', '#' or '/' ever
+ * reaches a topic. K is a stage index in 1..STATE_MAX_STAGES-1. */
+#ifndef ES_TOPIC_H
+#define ES_TOPIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "es_err.h"
+#include "state.h"
+
+/* A buffer of TOPIC_MAX bytes holds every topic the builders produce. */
+#define TOPIC_MAX 192
+/* Longest valid id, in bytes. */
+#define TOPIC_ID_MAX 64
+
+/* True when id is 1 to TOPIC_ID_MAX characters, each a letter, digit, '_' or '-'.
+ * NULL is not valid. */
+bool topic_valid_id(const char *id);
+
+/* Each builder writes a NUL-terminated topic into buf, which holds n bytes. It returns ES_EINVAL
+ * for a NULL buf, an invalid id or k outside 1..STATE_MAX_STAGES-1, and ES_ELIMIT when the
+ * topic does not fit in n bytes. On an error buf holds an empty string if n > 0. */
+
+/* pipeline/stage/K */
+enum es_err topic_stage(char *buf, size_t n, unsigned k);
+
+/* $share/GROUP/pipeline/stage/K: the subscription a worker in GROUP uses for stage K. */
+enum es_err topic_stage_shared(char *buf, size_t n, const char *group, unsigned k);
+
+/* pipeline/results/DEVICE */
+enum es_err topic_results(char *buf, size_t n, const char *device);
+
+/* pipeline/stats/DEVICE */
+enum es_err topic_stats(char *buf, size_t n, const char *device);
+
+/* pipeline/status/CLIENT_ID */
+enum es_err topic_status(char *buf, size_t n, const char *client_id);
+
+/* pipeline/frames/DEVICE */
+enum es_err topic_frames(char *buf, size_t n, const char *device);
+
+/* Parses a topic of the form "pipeline/stage/K" into *k. Strict: K is decimal digits only, with
+ * no sign, no leading zero and nothing after it, in 1..STATE_MAX_STAGES-1. Returns ES_EINVAL
+ * for anything else (a NULL argument included) and leaves *k unchanged. */
+enum es_err topic_parse_stage(const char *topic, unsigned *k);
+
+/* Parses a stage selection into a bit mask (bit K set = stage K selected). spec is "all" (every
+ * stage 1..max-1) or a comma-separated list of stages "K" and inclusive ranges "A-B", e.g. "3",
+ * "1,2,5", "2-4" or "1,3-5". Numbers follow topic_parse_stage's rules and must lie in 1..max-1;
+ * no spaces, no empty items, no reversed ranges. max is the number of stages, 2 to
+ * STATE_MAX_STAGES. Returns ES_EINVAL on any error and leaves *mask unchanged. */
+enum es_err topic_parse_stage_list(const char *spec, unsigned max, uint32_t *mask);
+
+#endif
