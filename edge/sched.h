@@ -7,6 +7,7 @@
 #define ES_SCHED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One window's measurements at the split that was in force for the whole window. */

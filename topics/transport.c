@@ -95,22 +95,6 @@ static void on_ok(void *ctx, MQTTAsync_successData5 *resp)
         finish(t, 1, NULL);
 }
 
-/* A SUBACK carries one reason code per filter; any failure code fails the request. */
-static void on_sub_ok(void *ctx, MQTTAsync_successData5 *resp)
-{
-    struct transport *t = ctx;
-    if (resp && resp->alt.sub.reasonCodeCount > 0 && resp->alt.sub.reasonCodes) {
-        for (int i = 0; i < resp->alt.sub.reasonCodeCount; i++) {
-            enum MQTTReasonCodes rc = resp->alt.sub.reasonCodes[i];
-            if (rc >= MQTTREASONCODE_UNSPECIFIED_ERROR) {
-                finish(t, -1, MQTTReasonCode_toString(rc));
-                return;
-            }
-        }
-    }
-    on_ok(ctx, resp);
-}
-
 static void on_fail(void *ctx, MQTTAsync_failureData5 *resp)
 {
     struct transport *t = ctx;
@@ -325,7 +309,7 @@ enum es_err transport_subscribe(struct transport *t, const char *filter, int qos
 
     start_request(t);
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.onSuccess5 = on_sub_ok;
+    ro.onSuccess5 = on_ok; /* one filter: its SUBACK code is resp->reasonCode */
     ro.onFailure5 = on_fail;
     ro.context = t;
     int rc = MQTTAsync_subscribe(t->client, filter, qos, &ro);

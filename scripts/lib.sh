@@ -1,0 +1,37 @@
+# Shell helpers shared by the scripts: a free loopback port and a broker started from
+# broker-config/dev.conf on it.
+
+# Prints a free TCP port on 127.0.0.1, preferring $1 when it is free.
+free_port() {
+  local want=${1:-0}
+  if [ "$want" != 0 ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$want") 2>/dev/null; then
+    echo "$want"
+    return
+  fi
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  return 1
+}
+
+# start_broker DIR PORT: writes DIR/mosquitto.conf from dev.conf with PORT and starts mosquitto,
+# waiting until it accepts connections. Sets BROKER_PID.
+start_broker() {
+  local dir=$1 port=$2 root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  sed "s/^listener .*/listener $port 127.0.0.1/" "$root/broker-config/dev.conf" >"$dir/mosquitto.conf"
+  mosquitto -c "$dir/mosquitto.conf" 2>"$dir/mosquitto.log" &
+  BROKER_PID=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "mosquitto did not start on port $port:" >&2
+  cat "$dir/mosquitto.log" >&2
+  return 1
+}

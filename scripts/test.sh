@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the suite, the suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the wire decoder's fuzzer for a short time,
+# and the formatting check. Each test starts its own mosquitto on a free port.
+# Usage: scripts/test.sh        (FUZZ_SECONDS=60 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== build and test"
+scripts/setup.sh build
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DES_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== fuzzing the wire decoder for ${FUZZ_SECONDS:-60}s"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DES_FUZZ=ON >/dev/null
+cmake --build build-fuzz --target fuzz_wire -j"$jobs"
+mkdir -p build-fuzz/corpus
+build-fuzz/bin/fuzz_wire -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 \
+  build-fuzz/corpus tests/corpus/wire 2>build-fuzz/fuzz.log || { tail -50 build-fuzz/fuzz.log; exit 1; }
+grep -E "stat::number_of_executed_units|stat::peak_rss_mb" build-fuzz/fuzz.log
+
+echo "== formatting"
+bad=$(git ls-files '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror 2>&1 | grep -c "error:" || true)
+if [ "$bad" != 0 ]; then
+  git ls-files '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
+  exit 1
+fi
+echo "all tests passed"

@@ -1,0 +1,293 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "result.h"
+#include "transport.h"
+
+const char *harness_bin(const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", ES_BIN_DIR, name);
+    return buf;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static bool port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Copies dev.conf, replacing the port of its listener line. */
+static enum es_err write_config(const struct broker *b, const char *path)
+{
+    FILE *in = fopen(ES_BROKER_CONF, "r");
+    FILE *out = fopen(path, "w");
+    enum es_err err = in && out ? ES_OK : ES_EIO;
+    char line[512];
+    while (err == ES_OK && fgets(line, sizeof line, in)) {
+        if (strncmp(line, "listener ", 9) == 0)
+            fprintf(out, "listener %d 127.0.0.1\n", b->port);
+        else
+            fputs(line, out);
+    }
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        err = ES_EIO;
+    return err;
+}
+
+enum es_err broker_start(struct broker *b, const char *test_name)
+{
+    memset(b, 0, sizeof *b);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b->dir, sizeof b->dir, "%s/es-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", test_name);
+    if (!mkdtemp(b->dir))
+        return ES_EIO;
+    char conf[300];
+    snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
+    snprintf(b->log, sizeof b->log, "%s/mosquitto.log", b->dir);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        b->port = free_port();
+        if (b->port < 0 || write_config(b, conf) != ES_OK)
+            return ES_EIO;
+        const char *argv[] = {"mosquitto", "-c", conf, NULL};
+        b->pid = harness_spawn(argv, NULL, b->log);
+        int64_t deadline = clock_mono_us() + 10 * 1000000;
+        while (clock_mono_us() < deadline) {
+            if (port_open(b->port))
+                return ES_OK;
+            if (waitpid(b->pid, NULL, WNOHANG) == b->pid)
+                break; /* exited: most likely the port was taken meanwhile */
+            clock_sleep_us(10000);
+        }
+        harness_stop(b->pid, 1000);
+    }
+    fprintf(stderr, "mosquitto did not start; its log:\n");
+    broker_stop(b, true);
+    return ES_EIO;
+}
+
+void broker_stop(struct broker *b, bool failed)
+{
+    if (b->pid > 0)
+        harness_stop(b->pid, 3000);
+    b->pid = 0;
+    if (failed) {
+        FILE *f = fopen(b->log, "r");
+        char line[512];
+        fprintf(stderr, "---- broker log %s ----\n", b->log);
+        while (f && fgets(line, sizeof line, f))
+            fputs(line, stderr);
+        if (f)
+            fclose(f);
+    }
+}
+
+pid_t harness_spawn(const char *const argv[], const char *out_path, const char *err_path)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int out = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0)
+        _exit(127);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    char path[512];
+    if (strchr(argv[0], '/') || strcmp(argv[0], "mosquitto") == 0)
+        snprintf(path, sizeof path, "%s", argv[0]);
+    else
+        harness_bin(argv[0], path, sizeof path);
+    execvp(path, (char *const *)argv);
+    fprintf(stderr, "cannot run %s: %s\n", path, strerror(errno));
+    _exit(127);
+}
+
+int harness_wait(pid_t pid, int timeout_ms)
+{
+    int64_t deadline = clock_mono_us() + (int64_t)timeout_ms * 1000;
+    int status;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        if (r < 0 || clock_mono_us() >= deadline)
+            break;
+        clock_sleep_us(5000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+int harness_stop(pid_t pid, int timeout_ms)
+{
+    kill(pid, SIGTERM);
+    return harness_wait(pid, timeout_ms);
+}
+
+bool harness_wait_for_text(const char *path, const char *needle, int timeout_ms)
+{
+    int64_t deadline = clock_mono_us() + (int64_t)timeout_ms * 1000;
+    char buf[65536];
+    while (clock_mono_us() < deadline) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = '\0';
+        if (strstr(buf, needle))
+            return true;
+        clock_sleep_us(10000);
+    }
+    return false;
+}
+
+pid_t harness_worker(const struct broker *b, const char *id, const char *threads)
+{
+    char port[16], err_path[400];
+    snprintf(port, sizeof port, "%d", b->port);
+    snprintf(err_path, sizeof err_path, "%s/%s.log", b->dir, id);
+    const char *argv[] = {"cloud-worker", "--host", "127.0.0.1", "--port", port,
+                          "--worker-id",  id,       "--threads", threads,  NULL};
+    pid_t pid = harness_spawn(argv, NULL, err_path);
+    if (pid > 0 && !harness_wait_for_text(err_path, "WORKER-READY", 10000)) {
+        harness_stop(pid, 2000);
+        return -1;
+    }
+    return pid;
+}
+
+struct collector {
+    struct transport *tp;
+    pthread_mutex_t lock;
+    json_t *by_device; /* device -> array of results */
+    size_t total;
+};
+
+static bool collect(void *arg, const char *topic, const uint8_t *payload, size_t len)
+{
+    struct collector *c = arg;
+    (void)topic;
+    json_t *obj = json_loadb((const char *)payload, len, 0, NULL);
+    const char *device = json_string_value(json_object_get(obj, "device"));
+    if (!device) {
+        fprintf(stderr, "collector: result without device: %.*s\n", (int)len, payload);
+        json_decref(obj);
+        return true;
+    }
+    pthread_mutex_lock(&c->lock);
+    json_t *arr = json_object_get(c->by_device, device);
+    if (!arr) {
+        arr = json_array();
+        json_object_set_new(c->by_device, device, arr);
+    }
+    json_array_append_new(arr, obj);
+    c->total++;
+    pthread_mutex_unlock(&c->lock);
+    return true;
+}
+
+struct collector *collector_start(const struct broker *b, const char *client_id)
+{
+    struct collector *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->lock, NULL);
+    c->by_device = json_object();
+    struct transport_opts o = {
+        .host = "127.0.0.1", .port = b->port, .client_id = client_id, .role = "test"};
+    if (transport_connect(&o, collect, c, &c->tp) != ES_OK ||
+        transport_subscribe(c->tp, "pipeline/results/#", 1) != ES_OK) {
+        collector_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+size_t collector_count(struct collector *c, const char *device)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = device ? json_array_size(json_object_get(c->by_device, device)) : c->total;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+bool collector_wait(struct collector *c, const char *device, size_t n, int timeout_ms)
+{
+    int64_t deadline = clock_mono_us() + (int64_t)timeout_ms * 1000;
+    while (collector_count(c, device) < n) {
+        if (clock_mono_us() >= deadline)
+            return false;
+        clock_sleep_us(5000);
+    }
+    return true;
+}
+
+json_t *collector_results(struct collector *c, const char *device)
+{
+    pthread_mutex_lock(&c->lock);
+    json_t *arr = json_object_get(c->by_device, device);
+    json_t *copy = arr ? json_deep_copy(arr) : json_array();
+    pthread_mutex_unlock(&c->lock);
+    return copy;
+}
+
+void collector_free(struct collector *c)
+{
+    if (!c)
+        return;
+    transport_close(c->tp);
+    json_decref(c->by_device);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+enum es_err harness_publish(const struct broker *b, const char *topic, const void *buf, size_t len)
+{
+    struct transport_opts o = {
+        .host = "127.0.0.1", .port = b->port, .client_id = "hostile", .role = "test"};
+    struct transport *tp = NULL;
+    enum es_err err = transport_connect(&o, NULL, NULL, &tp);
+    if (err == ES_OK)
+        err = transport_publish(tp, topic, buf, len, 1, false);
+    if (err == ES_OK)
+        err = transport_flush(tp, 5000);
+    transport_close(tp);
+    return err;
+}

@@ -1,0 +1,61 @@
+/* Integration-test harness: a real mosquitto on a free loopback port, the project's programs as
+ * child processes, and a collector of results through the project's own transport. */
+#ifndef ES_HARNESS_H
+#define ES_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "es_err.h"
+
+struct broker {
+    pid_t pid;
+    int port;
+    char dir[256]; /* scratch directory for this test: config, logs, videos */
+    char log[300];
+};
+
+/* Creates a scratch directory, writes broker-config/dev.conf with a free port on its listener
+ * line, starts mosquitto and waits (deadline 10 s) until it accepts connections. */
+enum es_err broker_start(struct broker *b, const char *test_name);
+
+/* Stops the broker; prints its log to stderr when failed is true. */
+void broker_stop(struct broker *b, bool failed);
+
+/* Starts argv[0] from the build's bin directory with stdout/stderr redirected to files (NULL:
+ * /dev/null). Returns the pid or -1. */
+pid_t harness_spawn(const char *const argv[], const char *out_path, const char *err_path);
+
+/* Waits up to timeout_ms for pid to exit; returns its exit code, or -1 (after SIGKILL) on timeout
+ * or a signal death. */
+int harness_wait(pid_t pid, int timeout_ms);
+
+/* Sends SIGTERM and waits up to timeout_ms; returns as harness_wait. */
+int harness_stop(pid_t pid, int timeout_ms);
+
+/* Waits until file path contains needle, or timeout_ms passes (false). */
+bool harness_wait_for_text(const char *path, const char *needle, int timeout_ms);
+
+/* Starts a cloud worker against b and waits until it reports ready. Returns pid or -1. */
+pid_t harness_worker(const struct broker *b, const char *id, const char *threads);
+
+/* Collects every JSON result published on pipeline/results/#. */
+struct collector;
+struct collector *collector_start(const struct broker *b, const char *client_id);
+/* Number of results received so far for device (all devices when NULL). */
+size_t collector_count(struct collector *c, const char *device);
+/* Waits until collector_count(c, device) >= n or timeout_ms passes. */
+bool collector_wait(struct collector *c, const char *device, size_t n, int timeout_ms);
+/* The results for device, as a JSON array in arrival order (new reference). */
+json_t *collector_results(struct collector *c, const char *device);
+void collector_free(struct collector *c);
+
+/* Publishes raw bytes on topic through a fresh connection (for hostile-input tests). */
+enum es_err harness_publish(const struct broker *b, const char *topic, const void *buf, size_t len);
+
+/* Path of a program in the build's bin directory. */
+const char *harness_bin(const char *name, char *buf, size_t len);
+
+#endif

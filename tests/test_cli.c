@@ -1,0 +1,84 @@
+/* The programs' command lines: bad input exits 2 with a one-line reason, --help exits 0, a
+ * missing broker exits 1 with one line naming the address tried. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "harness.h"
+
+static int run(const char *const argv[], const char *err_path)
+{
+    pid_t pid = harness_spawn(argv, NULL, err_path);
+    return harness_wait(pid, 30000);
+}
+
+static int lines(const char *path, const char *needle, int *total)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int n = 0;
+    *total = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        (*total)++;
+        n += strstr(line, needle) != NULL;
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+int main(void)
+{
+    char err[] = "/tmp/es-cli-XXXXXX";
+    int fd = mkstemp(err);
+    CHECK(fd >= 0);
+    int total;
+    static const char *const bad_edge[][6] = {
+        {"edge-agent", "0", NULL},
+        {"edge-agent", "7", NULL},
+        {"edge-agent", "abc", NULL},
+        {"edge-agent", "3", "-5", NULL},
+        {"edge-agent", "1", "2", "3", NULL},
+        {"edge-agent", "--frames", "x", NULL},
+        {"edge-agent", "--nope", NULL},
+        {"edge-agent", "--device-id", "a/b", NULL},
+        {"edge-agent", "--slowdown", "0.5", NULL},
+        {"edge-agent", "--port", "70000", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad_edge / sizeof bad_edge[0]; i++) {
+        CHECK_EQ_INT(run(bad_edge[i], err), 2);
+        CHECK_EQ_INT(lines(err, "edge-agent:", &total), 1);
+        CHECK_EQ_INT(total, 1);
+    }
+    static const char *const bad_worker[][4] = {{"cloud-worker", "--threads", "0", NULL},
+                                                {"cloud-worker", "--stages", "9x", NULL},
+                                                {"cloud-worker", "extra", NULL},
+                                                {"cloud-worker", "--worker-id", "#", NULL}};
+    for (size_t i = 0; i < sizeof bad_worker / sizeof bad_worker[0]; i++) {
+        CHECK_EQ_INT(run(bad_worker[i], err), 2);
+        CHECK_EQ_INT(lines(err, "cloud-worker:", &total), 1);
+    }
+    const char *help[] = {"edge-agent", "--help", NULL};
+    CHECK_EQ_INT(run(help, NULL), 0);
+    const char *whelp[] = {"cloud-worker", "--help", NULL};
+    CHECK_EQ_INT(run(whelp, NULL), 0);
+
+    /* Nothing listens on a port we just found free. */
+    struct broker none;
+    CHECK_EQ_INT(broker_start(&none, "cli"), ES_OK);
+    char port[16];
+    snprintf(port, sizeof port, "%d", none.port);
+    broker_stop(&none, false);
+    const char *edge[] = {"edge-agent", "3", "--host", "127.0.0.1", "--port", port, NULL};
+    CHECK_EQ_INT(run(edge, err), 1);
+    char needle[64];
+    snprintf(needle, sizeof needle, "tcp://127.0.0.1:%s", port);
+    CHECK_EQ_INT(lines(err, needle, &total), 1);
+    CHECK_EQ_INT(total, 1);
+    const char *worker[] = {"cloud-worker", "--host", "127.0.0.1", "--port", port, NULL};
+    CHECK_EQ_INT(run(worker, err), 1);
+    CHECK_EQ_INT(lines(err, needle, &total), 1);
+    CHECK_EQ_INT(total, 1);
+    remove(err);
+    return check_exit();
+}

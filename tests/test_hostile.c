@@ -1,0 +1,109 @@
+/* Integration: a worker fed garbage on pipeline/stage/3 counts and drops each message, stays up
+ * and keeps serving valid frames. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+
+#include "app.h"
+#include "check.h"
+#include "harness.h"
+#include "source.h"
+#include "wire.h"
+
+#define FRAMES 50
+
+/* A valid stage-3 payload of the ball tracker, to corrupt in various ways. */
+static size_t valid_payload(uint8_t **buf)
+{
+    const struct app *app = app_find("ball");
+    struct state st;
+    state_init(&st, app);
+    struct source *src = NULL;
+    size_t cap = 0, len = 0;
+    *buf = NULL;
+    if (source_open("synthetic:1", &src) == ES_OK) {
+        strcpy(st.device, "evil");
+        struct stage_io io = {.st = &st, .source = src};
+        if (app_run(&io, 0, 3, NULL, NULL) == ES_OK)
+            wire_encode(&st, 3, buf, &cap, &len);
+    }
+    source_free(src);
+    state_release(&st);
+    return len;
+}
+
+static int publish_garbage(const struct broker *b)
+{
+    uint8_t *good = NULL;
+    size_t len = valid_payload(&good);
+    CHECK(len > 40);
+    int sent = 0;
+    uint8_t junk[512];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)(i * 131 + 7);
+    CHECK_EQ_INT(harness_publish(b, "pipeline/stage/3", junk, sizeof junk), ES_OK);
+    sent++;
+    CHECK_EQ_INT(harness_publish(b, "pipeline/stage/3", "", 0), ES_OK);
+    sent++;
+    for (size_t cut = 1; good && cut < len; cut += len / 7 + 1) { /* truncated frames */
+        CHECK_EQ_INT(harness_publish(b, "pipeline/stage/3", good, cut), ES_OK);
+        sent++;
+    }
+    if (good) {
+        uint8_t *bad = malloc(len);
+        memcpy(bad, good, len);
+        bad[0] ^= 0xff; /* wrong magic */
+        CHECK_EQ_INT(harness_publish(b, "pipeline/stage/3", bad, len), ES_OK);
+        sent++;
+        CHECK_EQ_INT(harness_publish(b, "pipeline/stage/4", good, len), ES_OK); /* wrong split */
+        sent++;
+        free(bad);
+    }
+    free(good);
+    return sent;
+}
+
+static int count_lines(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+int main(void)
+{
+    struct broker b;
+    if (broker_start(&b, "hostile") != ES_OK)
+        return 1;
+    pid_t worker = harness_worker(&b, "w-hostile", "2");
+    struct collector *c = collector_start(&b, "collector-hostile");
+    CHECK(worker > 0 && c);
+    if (worker > 0 && c) {
+        int sent = publish_garbage(&b);
+        char log[400];
+        snprintf(log, sizeof log, "%s/w-hostile.log", b.dir);
+        char port[16], frames[16];
+        snprintf(port, sizeof port, "%d", b.port);
+        snprintf(frames, sizeof frames, "%d", FRAMES);
+        const char *argv[] = {"edge-agent", "3",    "--host",      "127.0.0.1", "--port",  port,
+                              "--frames",   frames, "--device-id", "honest",    "--quiet", NULL};
+        pid_t edge = harness_spawn(argv, NULL, NULL);
+        CHECK_EQ_INT(harness_wait(edge, 60000), 0);
+        CHECK(collector_wait(c, "honest", FRAMES, 10000));
+        CHECK_EQ_INT(collector_count(c, "honest"), FRAMES);
+        CHECK_EQ_INT(collector_count(c, "evil"), 0);
+        CHECK(kill(worker, 0) == 0); /* still alive */
+        CHECK_EQ_INT(count_lines(log, "WORKER-MALFORMED"), sent);
+    }
+    collector_free(c);
+    if (worker > 0)
+        CHECK_EQ_INT(harness_stop(worker, 10000), 0);
+    broker_stop(&b, check_failed > 0);
+    return check_exit();
+}

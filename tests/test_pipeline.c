@@ -1,0 +1,169 @@
+/* Integration: for every split, a real broker and worker give the same results as device-only,
+ * and every frame ends as exactly one result. Ball tracker on the synthetic camera and on a
+ * video written here; the sensor application too. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "ball/cv_adapter.h"
+#include "check.h"
+#include "harness.h"
+#include "source.h"
+
+/* Fields that legitimately differ with where the work ran. */
+static const char *const varying[] = {"device",       "split",  "captured_us",
+                                      "completed_us", "worker", "stage_us"};
+
+static json_t *strip(json_t *result)
+{
+    json_t *copy = json_deep_copy(result);
+    for (size_t i = 0; i < sizeof varying / sizeof varying[0]; i++)
+        json_object_del(copy, varying[i]);
+    return copy;
+}
+
+/* Reads the device-only JSON lines of one run, indexed by seq. */
+static json_t *device_only(const struct broker *b, const char *app, const char *source, int n)
+{
+    char frames[16], out[400];
+    snprintf(frames, sizeof frames, "%d", n);
+    snprintf(out, sizeof out, "%s/local-%s.jsonl", b->dir, app);
+    const char *argv[] = {"edge-agent", "--app",   app,           "--source", source, "--frames",
+                          frames,       "--quiet", "--device-id", "local",    NULL};
+    pid_t pid = harness_spawn(argv, out, NULL);
+    CHECK_EQ_INT(harness_wait(pid, 120000), 0);
+    json_t *arr = json_array();
+    FILE *f = fopen(out, "r");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+        json_t *obj = json_loads(line, 0, NULL);
+        CHECK(obj != NULL);
+        if (obj)
+            json_array_append_new(arr, obj);
+    }
+    if (f)
+        fclose(f);
+    return arr;
+}
+
+/* Every seq 0..n-1 exactly once, each equal to the device-only result field by field. */
+static void compare(json_t *ref, json_t *got, int n, unsigned k, const char *what)
+{
+    int failures_before = check_failed;
+    CHECK_EQ_INT(json_array_size(got), n);
+    char *seen = calloc((size_t)n, 1);
+    size_t i;
+    json_t *r;
+    json_array_foreach(got, i, r)
+    {
+        json_int_t seq = json_integer_value(json_object_get(r, "seq"));
+        CHECK(seq >= 0 && seq < n);
+        if (seq < 0 || seq >= n)
+            continue;
+        CHECK_EQ_INT(seen[seq], 0); /* no duplicates */
+        seen[seq] = 1;
+        CHECK_EQ_INT(json_integer_value(json_object_get(r, "split")), k);
+        json_t *a = strip(json_array_get(ref, (size_t)seq));
+        json_t *b = strip(r);
+        if (!json_equal(a, b)) {
+            char *sa = json_dumps(a, JSON_SORT_KEYS), *sb = json_dumps(b, JSON_SORT_KEYS);
+            fprintf(stderr, "%s split %u seq %lld differs:\n  local %s\n  split %s\n", what, k,
+                    (long long)seq, sa, sb);
+            free(sa);
+            free(sb);
+        }
+        CHECK(json_equal(a, b));
+        json_decref(a);
+        json_decref(b);
+    }
+    free(seen);
+    if (check_failed != failures_before)
+        fprintf(stderr, "%s: split %u failed\n", what, k);
+}
+
+static void run_splits(const struct broker *b, struct collector *c, const char *app,
+                       const char *source, int n, const char *tag)
+{
+    json_t *ref = device_only(b, app, source, n);
+    CHECK_EQ_INT(json_array_size(ref), n);
+    const struct app *a = app_find(app);
+    char port[16], frames[16], device[64];
+    snprintf(port, sizeof port, "%d", b->port);
+    snprintf(frames, sizeof frames, "%d", n);
+    for (unsigned k = 1; k < a->nstages; k++) {
+        char split[16];
+        snprintf(split, sizeof split, "%u", k);
+        snprintf(device, sizeof device, "%s-k%u", tag, k);
+        const char *argv[] = {"edge-agent",  split,  "--app",   app,         "--source", source,
+                              "--frames",    frames, "--host",  "127.0.0.1", "--port",   port,
+                              "--device-id", device, "--quiet", NULL};
+        pid_t pid = harness_spawn(argv, NULL, NULL);
+        CHECK_EQ_INT(harness_wait(pid, 120000), 0);
+        CHECK(collector_wait(c, device, (size_t)n, 10000));
+        json_t *got = collector_results(c, device);
+        compare(ref, got, n, k, tag);
+        json_decref(got);
+    }
+    json_decref(ref);
+}
+
+/* Writes n frames of the synthetic camera (another seed) to an MJPG video. */
+static enum es_err write_video(const char *path, int n)
+{
+    struct source *src = NULL;
+    struct cvx_writer *w = NULL;
+    enum es_err err = source_open("synthetic:3", &src);
+    for (int i = 0; err == ES_OK && i < n; i++) {
+        const struct image *frame;
+        err = source_read(src, &frame);
+        if (err == ES_OK && !w)
+            err = cvx_writer_open(path, frame->width, frame->height, 30, &w);
+        if (err == ES_OK)
+            err = cvx_writer_write(w, frame);
+    }
+    cvx_writer_free(w);
+    source_free(src);
+    return err;
+}
+
+static bool has_both_outcomes(json_t *arr)
+{
+    bool yes = false, no = false;
+    size_t i;
+    json_t *r;
+    json_array_foreach(arr, i, r)
+    {
+        if (json_is_true(json_object_get(r, "detected")))
+            yes = true;
+        else
+            no = true;
+    }
+    return yes && no;
+}
+
+int main(void)
+{
+    struct broker b;
+    if (broker_start(&b, "pipeline") != ES_OK)
+        return 1;
+    pid_t worker = harness_worker(&b, "w-eq", "2");
+    struct collector *c = collector_start(&b, "collector-eq");
+    CHECK(worker > 0 && c != NULL);
+    if (worker > 0 && c) {
+        json_t *ref = device_only(&b, "ball", "synthetic:7", 200);
+        CHECK(has_both_outcomes(ref)); /* the ball leaves the frame at times */
+        json_decref(ref);
+        run_splits(&b, c, "ball", "synthetic:7", 200, "syn");
+        char video[400];
+        snprintf(video, sizeof video, "%s/ball.avi", b.dir);
+        CHECK_EQ_INT(write_video(video, 60), ES_OK);
+        run_splits(&b, c, "ball", video, 60, "vid");
+        run_splits(&b, c, "sensor", "synthetic", 100, "sen");
+    }
+    collector_free(c);
+    if (worker > 0)
+        CHECK_EQ_INT(harness_stop(worker, 10000), 0);
+    broker_stop(&b, check_failed > 0);
+    return check_exit();
+}

@@ -1,0 +1,46 @@
+/* Writes seed messages for fuzz_wire into a directory: the small toy frame encoded at every split,
+ * with and without an annotated image. Usage: wire_seeds DIR */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "toy_app.h"
+#include "wire.h"
+
+static int write_file(const char *dir, const char *name, const uint8_t *p, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, n, f) != n) {
+        fprintf(stderr, "cannot write %s\n", path);
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    return fclose(f) != 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: wire_seeds DIR\n");
+        return 2;
+    }
+    struct state st;
+    state_init(&st, &toy_app);
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
+    int rc = toy_fill_small(&st) ? 0 : 1;
+    for (int annotate = 0; annotate <= 1 && rc == 0; annotate++) {
+        st.flags = annotate ? STATE_WANT_FRAME : 0;
+        for (unsigned k = 1; k < TOY_NSTAGES && rc == 0; k++) {
+            char name[32];
+            snprintf(name, sizeof name, "split%u%s.bin", k, annotate ? "-frame" : "");
+            rc = wire_encode(&st, k, &buf, &cap, &len) != ES_OK ||
+                 write_file(argv[1], name, buf, len);
+        }
+    }
+    free(buf);
+    state_release(&st);
+    return rc;
+}
