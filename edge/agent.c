@@ -40,6 +40,10 @@ struct agent {
     uint64_t win_bytes;
     double win_stage_sum[STATE_MAX_STAGES];
     uint64_t win_stage_n[STATE_MAX_STAGES];
+    /* the whole run, for the closing summary */
+    int64_t run_start_us;
+    uint64_t run_bytes;
+    double run_stage_sum[STATE_MAX_STAGES];
 };
 
 static bool on_result(void *arg, const char *topic, const uint8_t *payload, size_t len)
@@ -114,6 +118,7 @@ static enum es_err publish_state(struct agent *a)
         return err;
     inflight_add(a->fl, a->st.seq, a->st.captured_us);
     a->win_bytes += len;
+    a->run_bytes += len;
     return ES_OK;
 }
 
@@ -122,6 +127,7 @@ static void account_stages(struct agent *a, unsigned end)
     for (unsigned i = 0; i < end && i < STATE_MAX_STAGES; i++) {
         a->win_stage_sum[i] += a->st.stage_us[i];
         a->win_stage_n[i]++;
+        a->run_stage_sum[i] += a->st.stage_us[i];
     }
 }
 
@@ -300,6 +306,27 @@ static void pace(struct agent *a, int64_t *next_us)
     *next_us += (int64_t)(1e6 / a->o->rate);
 }
 
+/* One closing line for scripts and benchmarks: whole-run throughput, bytes and stage times.
+ * edge_s is capture to last frame sent; e2e_s is capture to last result (or the drain end). */
+static void log_summary(struct agent *a, double edge_s, double e2e_s)
+{
+    char stages[STATE_MAX_STAGES * 12] = "";
+    size_t used = 0;
+    for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {
+        double mean = a->frames ? a->run_stage_sum[i] / (double)a->frames : 0;
+        used += (size_t)snprintf(stages + used, sizeof stages - used, "%s%.0f", i ? "," : "",
+                                 i < a->split ? mean : 0);
+    }
+    uint64_t results = a->tp ? a->delivered : a->frames;
+    log_msg(LOG_INFO, "EDGE-SUMMARY",
+            "split=%u frames=%llu results=%llu lost=%llu edge_fps=%.1f results_per_s=%.1f "
+            "bytes_per_frame=%.0f stage_us=%s",
+            a->tp ? a->split : 0, (unsigned long long)a->frames, (unsigned long long)results,
+            (unsigned long long)a->lost, edge_s > 0 ? (double)a->frames / edge_s : 0,
+            e2e_s > 0 ? (double)results / e2e_s : 0,
+            a->frames ? (double)a->run_bytes / (double)a->frames : 0, stages);
+}
+
 enum es_err agent_run(const struct edge_opts *opts, const volatile sig_atomic_t *stop)
 {
     struct agent a = {.o = opts, .stop = stop};
@@ -308,6 +335,7 @@ enum es_err agent_run(const struct edge_opts *opts, const volatile sig_atomic_t 
         goto cleanup;
     a.prev_split = a.split;
     a.win_start_us = clock_mono_us();
+    a.run_start_us = a.win_start_us;
     int64_t next_us = a.win_start_us;
     for (uint64_t seq = 0; !*stop && (!opts->frames || seq < opts->frames); seq++) {
         pace(&a, &next_us);
@@ -319,12 +347,13 @@ enum es_err agent_run(const struct edge_opts *opts, const volatile sig_atomic_t 
             end_window(&a, now);
     }
     err = ES_OK;
+    int64_t sent_us = clock_mono_us();
     if (a.fl)
         inflight_drain(a.fl, (int64_t)(opts->result_timeout_s * 1e6));
-    end_window(&a, clock_mono_us());
-    log_msg(LOG_INFO, "EDGE-DONE", "%llu frames, %llu results, %llu lost",
-            (unsigned long long)a.frames, (unsigned long long)a.delivered,
-            (unsigned long long)a.lost);
+    int64_t done_us = clock_mono_us();
+    end_window(&a, done_us);
+    log_summary(&a, (double)(sent_us - a.run_start_us) / 1e6,
+                (double)(done_us - a.run_start_us) / 1e6);
 cleanup:
     agent_teardown(&a);
     return err;

@@ -66,7 +66,7 @@ static void defaults(struct edge_opts *o)
     o->qos = 1;
     o->inflight = 16;
     o->result_timeout_s = 10;
-    char host[64] = "";
+    char host[48] = "";
     gethostname(host, sizeof host - 1);
     snprintf(o->device_buf, sizeof o->device_buf, "edge-%s", host);
     for (char *p = o->device_buf; *p; p++)
