@@ -3,6 +3,8 @@
 #include <MQTTAsync.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@ struct pending {
 struct transport {
     MQTTAsync client;
     char uri[320];
+    int port;
     char status_topic[TOPIC_MAX];
     char *online;
     char *offline;
@@ -136,12 +139,37 @@ static void publish_status(struct transport *t, bool online)
     transport_publish(t, t->status_topic, msg, strlen(msg), 1, true);
 }
 
+/* Paho leaves Nagle's algorithm on, which holds small QoS 1 publishes and acks back for tens of
+ * milliseconds (paho.mqtt.c #530). Paho does not hand out its socket, so find the process's TCP
+ * sockets connected to the broker's port and set TCP_NODELAY on them. Harmless if repeated. */
+static void disable_nagle(int port)
+{
+    for (int fd = 0; fd < 1024; fd++) {
+        int type = 0;
+        socklen_t tlen = sizeof type;
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
+            getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
+            continue;
+        int peer_port = -1;
+        if (peer.ss_family == AF_INET)
+            peer_port = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+        else if (peer.ss_family == AF_INET6)
+            peer_port = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
+        int one = 1;
+        if (peer_port == port)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+}
+
 /* Runs on every successful connection, the first one and each automatic reconnect. */
 static void on_connected(void *ctx, char *cause)
 {
     struct transport *t = ctx;
     bool reconnect = atomic_exchange(&t->connected, true) == false && cause &&
                      strstr(cause, "reconnect") != NULL;
+    disable_nagle(t->port);
     publish_status(t, true);
     if (!reconnect)
         return;
@@ -245,6 +273,7 @@ static enum es_err init_names(struct transport *t, const struct transport_opts *
         return ES_EINVAL;
     }
     int port = o->port ? o->port : (o->tls ? 8883 : 1883);
+    t->port = port;
     bool v6 = strchr(o->host, ':') != NULL;
     snprintf(t->uri, sizeof t->uri, "%s://%s%s%s:%d", o->tls ? "ssl" : "tcp", v6 ? "[" : "",
              o->host, v6 ? "]" : "", port);
