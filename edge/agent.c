@@ -1,11 +1,13 @@
 #include "agent.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "clock.h"
+#include "emulate.h"
 #include "inflight.h"
 #include "log.h"
 #include "result.h"
@@ -40,6 +42,13 @@ struct agent {
     uint64_t win_bytes;
     double win_stage_sum[STATE_MAX_STAGES];
     uint64_t win_stage_n[STATE_MAX_STAGES];
+    double factor; /* slowdown in force for the current frame */
+    struct uplink uplink;
+    double win_publish_us;
+    /* stage times the cloud reported in this window's results (transport thread writes) */
+    pthread_mutex_t cloud_lock;
+    double cloud_sum[STATE_MAX_STAGES];
+    uint64_t cloud_n[STATE_MAX_STAGES];
     /* the whole run, for the closing summary */
     int64_t run_start_us;
     uint64_t run_bytes;
@@ -55,8 +64,16 @@ static bool on_result(void *arg, const char *topic, const uint8_t *payload, size
         log_msg(LOG_WARN, "EDGE-BAD-RESULT", "malformed result on %s dropped", topic);
         return true;
     }
-    if (strcmp(info.device, a->o->device_id) == 0)
-        inflight_complete(a->fl, info.seq, clock_wall_us());
+    if (strcmp(info.device, a->o->device_id) != 0)
+        return true;
+    if (!inflight_complete(a->fl, info.seq, clock_wall_us()))
+        return true;
+    pthread_mutex_lock(&a->cloud_lock);
+    for (unsigned i = info.split; i < info.nstages && i < STATE_MAX_STAGES; i++) {
+        a->cloud_sum[i] += info.stage_us[i];
+        a->cloud_n[i]++;
+    }
+    pthread_mutex_unlock(&a->cloud_lock);
     return true;
 }
 
@@ -64,9 +81,9 @@ static bool on_result(void *arg, const char *topic, const uint8_t *payload, size
 static void slow_hook(void *arg, unsigned stage, int64_t took_us)
 {
     struct agent *a = arg;
-    if (a->o->slowdown <= 1)
+    if (a->factor <= 1)
         return;
-    int64_t extra = (int64_t)((a->o->slowdown - 1) * (double)took_us);
+    int64_t extra = (int64_t)((a->factor - 1) * (double)took_us);
     clock_spin_us(extra);
     if (stage < STATE_MAX_STAGES)
         a->st.stage_us[stage] = (uint32_t)(took_us + extra);
@@ -107,13 +124,16 @@ static enum es_err emit_local(struct agent *a, struct stage_io *io)
 static enum es_err publish_state(struct agent *a)
 {
     size_t len = 0;
+    int64_t t0 = clock_mono_us();
     enum es_err err = wire_encode(&a->st, a->split, &a->buf, &a->cap, &len);
     if (err != ES_OK) {
         log_msg(LOG_ERROR, "EDGE-ENCODE", "cannot encode frame %llu: %s",
                 (unsigned long long)a->st.seq, es_strerror(err));
         return err;
     }
+    clock_sleep_us(uplink_book(&a->uplink, clock_mono_us(), len));
     err = transport_publish(a->tp, a->stage_topic, a->buf, len, a->o->qos, false);
+    a->win_publish_us += (double)(clock_mono_us() - t0);
     if (err != ES_OK)
         return err;
     inflight_add(a->fl, a->st.seq, a->st.captured_us);
@@ -137,6 +157,7 @@ static enum es_err frame_step(struct agent *a, uint64_t seq)
 {
     if (a->tp && inflight_wait_slot(a->fl, seq, a->stop) != ES_OK)
         return ES_ESTOPPED;
+    a->factor = slowdown_at(&a->o->slowdown, (double)(clock_mono_us() - a->run_start_us) / 1e6);
     state_reset(&a->st);
     snprintf(a->st.device, sizeof a->st.device, "%s", a->o->device_id);
     a->st.seq = seq;
@@ -174,6 +195,69 @@ static void publish_stats(struct agent *a, const struct stats *s)
     free(text);
 }
 
+/* Mean device time of each local stage, and of the cloud's stages from this window's results. */
+static void window_stage_means(struct agent *a, double *local, double *cloud)
+{
+    pthread_mutex_lock(&a->cloud_lock);
+    for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {
+        local[i] = a->win_stage_n[i] ? a->win_stage_sum[i] / (double)a->win_stage_n[i] : 0;
+        cloud[i] = a->cloud_n[i] ? a->cloud_sum[i] / (double)a->cloud_n[i] : 0;
+    }
+    memset(a->cloud_sum, 0, sizeof a->cloud_sum);
+    memset(a->cloud_n, 0, sizeof a->cloud_n);
+    pthread_mutex_unlock(&a->cloud_lock);
+}
+
+/* The one human line per window: "fps 17.8/17 split 4 (was 6: goal missed 12.1<17) ...". */
+static void print_window(const struct agent *a, const struct stats *s)
+{
+    if (a->o->quiet)
+        return;
+    if (!a->tp) {
+        fprintf(stderr, "fps %.1f device-only\n", s->fps);
+        return;
+    }
+    char goal[32] = "", was[160] = "";
+    if (a->o->mode == EDGE_AUTO)
+        snprintf(goal, sizeof goal, "/%g", a->o->goal_fps);
+    if (a->prev_split != a->split && a->reason[0])
+        snprintf(was, sizeof was, " (was %u: %s)", a->prev_split, a->reason);
+    fprintf(stderr, "fps %.1f%s split %u%s delivered %.1f/s p50 %.1f ms bytes/frame %.0f%s\n",
+            s->fps, goal, a->split, was, s->delivered_fps, s->latency_p50_ms, s->bytes_per_frame,
+            s->goal_unreachable ? " goal unreachable" : "");
+}
+
+/* Automatic mode: hands the window to the policy and applies its answer. */
+static void decide(struct agent *a, const struct stats *s, int64_t now, const double *cloud_us,
+                   double publish_us)
+{
+    struct sched_window w = {
+        .now_us = now,
+        .window_s = s->window_s,
+        .split = a->split,
+        .full = s->window_s >= 0.9 * a->o->window_s,
+        .fps = s->fps,
+        .delivered_fps = s->delivered_fps,
+        .nstage_us = a->app->nstages,
+        .bytes_per_frame = s->bytes_per_frame,
+        .publish_us = publish_us,
+    };
+    double busy = publish_us;
+    for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {
+        w.stage_us[i] = i < a->split ? s->stage_us[i] : 0;
+        w.cloud_stage_us[i] = cloud_us[i];
+        busy += w.stage_us[i];
+    }
+    double per_frame = s->fps > 0 ? 1e6 / s->fps : 0;
+    w.other_us = per_frame > busy ? per_frame - busy : 0;
+    char reason[128] = "";
+    unsigned next = sched_update(a->sched, &w, reason, sizeof reason);
+    if (next != a->split)
+        set_split(a, next);
+    if (reason[0])
+        snprintf(a->reason, sizeof a->reason, "%s", reason);
+}
+
 /* Ends a measurement window: prints one line, publishes stats, lets automatic mode move. */
 static void end_window(struct agent *a, int64_t now)
 {
@@ -183,10 +267,13 @@ static void end_window(struct agent *a, int64_t now)
         inflight_take_window(a->fl, &w);
     a->lost += w.lost;
     a->delivered += w.delivered;
+    double stage_us[STATE_MAX_STAGES] = {0}, cloud_us[STATE_MAX_STAGES] = {0};
+    double predicted[STATE_MAX_STAGES] = {0};
+    window_stage_means(a, stage_us, cloud_us);
+    if (a->sched)
+        sched_predictions(a->sched, predicted, a->app->nstages);
     double fps = elapsed > 0 ? (double)a->win_frames / elapsed : 0;
-    double stage_us[STATE_MAX_STAGES] = {0};
-    for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++)
-        stage_us[i] = a->win_stage_n[i] ? a->win_stage_sum[i] / (double)a->win_stage_n[i] : 0;
+    double frames = a->win_frames ? (double)a->win_frames : 1;
     struct stats s = {
         .device = a->o->device_id,
         .auto_mode = a->o->mode == EDGE_AUTO,
@@ -197,39 +284,24 @@ static void end_window(struct agent *a, int64_t now)
         .window_s = elapsed,
         .latency_p50_ms = w.latency_p50_ms,
         .latency_p99_ms = w.latency_p99_ms,
-        .bytes_per_frame = a->win_frames ? (double)a->win_bytes / (double)a->win_frames : 0,
+        .bytes_per_frame = (double)a->win_bytes / frames,
         .stage_us = stage_us,
         .nstages = a->app->nstages,
         .lost = a->lost,
         .goal_unreachable = a->sched && sched_goal_unreachable(a->sched),
         .reason = a->reason[0] ? a->reason : NULL,
+        .predicted_fps = a->sched ? predicted : NULL,
     };
-    if (!a->o->quiet) {
-        char goal[32] = "";
-        if (a->o->mode == EDGE_AUTO)
-            snprintf(goal, sizeof goal, "/%g", a->o->goal_fps);
-        char was[160] = "";
-        if (a->prev_split != a->split && a->reason[0])
-            snprintf(was, sizeof was, " (was %u: %s)", a->prev_split, a->reason);
-        if (a->tp)
-            fprintf(stderr, "fps %.1f%s split %u%s delivered %.1f/s p50 %.1f ms bytes/frame %.0f\n",
-                    fps, goal, a->split, was, s.delivered_fps, w.latency_p50_ms, s.bytes_per_frame);
-        else
-            fprintf(stderr, "fps %.1f device-only\n", fps);
-    }
+    print_window(a, &s);
     a->prev_split = a->split;
     if (a->tp)
         publish_stats(a, &s);
-    if (a->sched) {
-        struct sched_window sw = {now, fps, s.delivered_fps, a->split};
-        char reason[128] = "";
-        unsigned next = sched_update(a->sched, &sw, reason, sizeof reason);
-        if (next != a->split && set_split(a, next) == ES_OK)
-            snprintf(a->reason, sizeof a->reason, "%s", reason);
-    }
+    if (a->sched && a->win_frames)
+        decide(a, &s, now, cloud_us, a->win_publish_us / frames);
     a->win_start_us = now;
     a->win_frames = 0;
     a->win_bytes = 0;
+    a->win_publish_us = 0;
     memset(a->win_stage_sum, 0, sizeof a->win_stage_sum);
     memset(a->win_stage_n, 0, sizeof a->win_stage_n);
 }
@@ -251,7 +323,10 @@ static enum es_err connect_broker(struct agent *a)
     if (err == ES_OK)
         err = transport_subscribe(a->tp, a->results_topic, 1);
     if (err == ES_OK && o->mode == EDGE_AUTO) {
-        struct sched_config sc = {a->app->nstages, o->goal_fps, o->split};
+        struct sched_config sc = {.nstages = a->app->nstages,
+                                  .goal_fps = o->goal_fps,
+                                  .start_split = o->split,
+                                  .uplink_bytes_per_s = o->uplink_kbps * 1000.0 / 8.0};
         a->sched = sched_new(&sc);
         if (!a->sched)
             err = ES_ENOMEM;
@@ -329,7 +404,9 @@ static void log_summary(struct agent *a, double edge_s, double e2e_s)
 
 enum es_err agent_run(const struct edge_opts *opts, const volatile sig_atomic_t *stop)
 {
-    struct agent a = {.o = opts, .stop = stop};
+    struct agent a = {.o = opts, .stop = stop, .factor = 1};
+    pthread_mutex_init(&a.cloud_lock, NULL);
+    a.uplink.bytes_per_s = opts->uplink_kbps * 1000.0 / 8.0;
     enum es_err err = agent_setup(&a);
     if (err != ES_OK)
         goto cleanup;
@@ -356,5 +433,6 @@ enum es_err agent_run(const struct edge_opts *opts, const volatile sig_atomic_t 
                 (double)(done_us - a.run_start_us) / 1e6);
 cleanup:
     agent_teardown(&a);
+    pthread_mutex_destroy(&a.cloud_lock);
     return err;
 }

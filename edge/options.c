@@ -16,6 +16,7 @@ enum {
     OPT_FRAMES,
     OPT_RATE,
     OPT_SLOWDOWN,
+    OPT_UPLINK,
     OPT_WINDOW,
     OPT_APP,
     OPT_QOS,
@@ -39,7 +40,10 @@ void edge_usage(FILE *out)
           "  --source SPEC     synthetic[:SEED] | PATH | camera[:INDEX] (default synthetic)\n"
           "  --frames N        stop after N frames\n"
           "  --rate FPS        pace capture like a camera running at FPS\n"
-          "  --slowdown F      emulate a device F times slower (F >= 1)\n"
+          "  --slowdown F      emulate a device F times slower (F >= 1); or a schedule\n"
+          "                    F:START-END[,...] in seconds since start (1 outside), e.g.\n"
+          "                    --slowdown 1:0-30,20:30-60\n"
+          "  --uplink-kbps N   emulate an uplink of N kbit/s for stage payloads\n"
           "  --window SECONDS  measurement window (default 3)\n"
           "  --qos 0|1         QoS of stage payloads (default 1)\n"
           "  --inflight N      frames in flight without a result at most (default 16)\n"
@@ -61,7 +65,7 @@ static void defaults(struct edge_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->app = "ball";
-    o->slowdown = 1;
+    o->slowdown.constant = 1;
     o->window_s = 3;
     o->qos = 1;
     o->inflight = 16;
@@ -105,9 +109,13 @@ static int apply(struct edge_opts *o, int opt, const char *arg)
         o->rate = d;
         return 0;
     case OPT_SLOWDOWN:
-        if (cli_parse_double(arg, 1, 10000, &d) != ES_OK)
-            return bad("--slowdown must be a number >= 1");
-        o->slowdown = d;
+        if (slowdown_parse(arg, &o->slowdown) != ES_OK)
+            return bad("--slowdown must be a number >= 1 or a schedule like 1:0-30,20:30-60");
+        return 0;
+    case OPT_UPLINK:
+        if (cli_parse_double(arg, 1, 1e9, &d) != ES_OK)
+            return bad("--uplink-kbps must be a number of kbit/s >= 1");
+        o->uplink_kbps = d;
         return 0;
     case OPT_WINDOW:
         if (cli_parse_double(arg, 0.1, 3600, &d) != ES_OK)
@@ -190,6 +198,7 @@ int edge_parse_args(int argc, char **argv, struct edge_opts *o)
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"rate", required_argument, NULL, OPT_RATE},
         {"slowdown", required_argument, NULL, OPT_SLOWDOWN},
+        {"uplink-kbps", required_argument, NULL, OPT_UPLINK},
         {"window", required_argument, NULL, OPT_WINDOW},
         {"qos", required_argument, NULL, OPT_QOS},
         {"inflight", required_argument, NULL, OPT_INFLIGHT},
@@ -219,8 +228,5 @@ int edge_parse_args(int argc, char **argv, struct edge_opts *o)
         if (rc != 0)
             return rc;
     }
-    int rc = positionals(o, argc - optind, argv + optind);
-    if (rc == 0 && o->mode == EDGE_DEVICE_ONLY && o->slowdown > 1)
-        log_msg(LOG_DEBUG, "EDGE-OPTS", "slowdown %.2f in device-only mode", o->slowdown);
-    return rc;
+    return positionals(o, argc - optind, argv + optind);
 }

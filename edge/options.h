@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "emulate.h"
 #include "transport.h"
 
 enum edge_mode { EDGE_DEVICE_ONLY, EDGE_MANUAL, EDGE_AUTO };
@@ -16,14 +17,15 @@ struct edge_opts {
     double goal_fps; /* auto only */
     struct transport_opts broker;
     const char *device_id;
-    const char *app;    /* application name, default "ball" */
-    const char *source; /* NULL: the application's default */
-    uint64_t frames;    /* 0: until the source ends or a signal */
-    double rate;        /* 0: as fast as possible */
-    double slowdown;    /* >= 1 */
-    double window_s;    /* measurement window */
-    int qos;            /* for stage payloads */
-    unsigned inflight;  /* frames in flight at most */
+    const char *app;          /* application name, default "ball" */
+    const char *source;       /* NULL: the application's default */
+    uint64_t frames;          /* 0: until the source ends or a signal */
+    double rate;              /* 0: as fast as possible */
+    struct slowdown slowdown; /* emulated device slowness, possibly changing over time */
+    double uplink_kbps;       /* emulated uplink cap in kbit/s; 0: none */
+    double window_s;          /* measurement window */
+    int qos;                  /* for stage payloads */
+    unsigned inflight;        /* frames in flight at most */
     double result_timeout_s;
     unsigned annotate_every; /* 0: never ask for annotated frames */
     bool quiet;              /* no throughput lines */

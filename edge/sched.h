@@ -1,8 +1,27 @@
-/* The split policy of automatic mode: a pure module (no MQTT, no OpenCV; time is passed in).
+/* The split policy of automatic mode: a pure module (no MQTT, no OpenCV, no clock reads, no
+ * globals; the same inputs always give the same answers).
  *
  * Once per measurement window the agent hands the policy what it measured; the policy answers
- * with the split to use next and, when it changes, a one-line reason. The first stage always
- * stays on the device and the last in the cloud, so splits stay within 1..nstages-1. */
+ * with the split to use next. The first stage always stays on the device and the last in the
+ * cloud, so splits stay within 1..nstages-1.
+ *
+ * The model: every stage has a device time, kept as a smoothed per-stage cost times one device
+ * speed factor, so a device that slows down or recovers moves the estimate of every stage at
+ * once, including the stages that currently run in the cloud. A stage that never ran on the
+ * device is estimated from the time the cloud reports for it, scaled by the device/cloud ratio of
+ * the stages seen in both places (1 when there are none). The payload size and publish time are
+ * kept per split as measured; unseen splits get a conservative prior. The edge FPS predicted at
+ * split K is 1e6 / (device time of stages 0..K-1 + publish cost of K's payload + other time).
+ *
+ * The policy: on a missed goal (by more than 5%, or in two windows running, or in the first
+ * window after a move), jump to the largest split predicted to meet it with a cushion (a third
+ * of the margin, or twice the measured noise, at most the margin); when the goal is met,
+ * reclaim stages by jumping to the largest split predicted to meet it with the full margin.
+ * When no known split meets the goal, a split above whose payload was never seen is tried if it
+ * could meet it; otherwise the fastest predicted split is used and sched_goal_unreachable() is
+ * true. Changes need a full window. A split that misses the goal within 3 windows of the move
+ * to it is not chosen again for 2, 4, 8, 16, then 32 windows. When results come back much
+ * slower than frames leave, the cloud is the bottleneck: the split is not lowered. */
 #ifndef ES_SCHED_H
 #define ES_SCHED_H
 
@@ -10,31 +29,65 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One window's measurements at the split that was in force for the whole window. */
-struct sched_window {
-    int64_t now_us;       /* end of the window (monotonic) */
-    double fps;           /* frames the edge finished per second */
-    double delivered_fps; /* results received per second */
-    unsigned split;       /* split in force during the window */
-};
+#include "state.h"
+
+#define SCHED_MAX_STAGES STATE_MAX_STAGES
 
 struct sched_config {
-    unsigned nstages; /* stages of the application, >= 2 */
-    double goal_fps;  /* > 0 */
-    unsigned start_split;
+    unsigned nstages;          /* stages of the application, 2..SCHED_MAX_STAGES */
+    double goal_fps;           /* > 0 */
+    unsigned start_split;      /* 1..nstages-1 */
+    double margin;             /* reclaim a stage only if predicted fps >= goal*(1+margin);
+                                * 0 means 0.15; must be < 1 */
+    double uplink_bytes_per_s; /* known cap of the uplink, 0 = unknown */
+};
+
+/* One window's measurements. Stage and cloud times, bytes and publish time that are 0 are
+ * treated as unknown; delivered_fps 0 means no result came back. */
+struct sched_window {
+    int64_t now_us;       /* end of the window, monotonic */
+    double window_s;      /* length of the window */
+    unsigned split;       /* split in force at the end of the window */
+    bool full;            /* false if the split changed inside the window: only the stage times
+                           * are used then, and no change is made */
+    double fps;           /* frames the edge finished per second */
+    double delivered_fps; /* results received back per second */
+    unsigned nstage_us;   /* entries of stage_us that are valid (normally split) */
+    double stage_us[SCHED_MAX_STAGES];       /* mean device time of each local stage 0..split-1,
+                                              * including any emulated slowdown */
+    double cloud_stage_us[SCHED_MAX_STAGES]; /* mean time the cloud took for the stages
+                                              * split..nstages-1, from the results */
+    double bytes_per_frame;                  /* payload bytes published per frame at this split */
+    double publish_us; /* mean edge time per frame to encode and publish, incl. uplink wait */
+    double other_us;   /* mean edge time per frame outside the stages and publishing */
 };
 
 struct sched;
 
-/* A new policy; NULL on bad config or no memory. */
+/* A new policy starting at cfg->start_split. Returns NULL when cfg is out of range (see the
+ * field comments) or memory runs out. The caller frees it with sched_free(). */
 struct sched *sched_new(const struct sched_config *cfg);
+
+/* Frees s; NULL is accepted. */
 void sched_free(struct sched *s);
 
-/* Feeds one window and returns the split for the next one. When the split changes, reason gets a
- * short text such as "goal missed 12.1<17". */
+/* Feeds one window and returns the split for the next one (1..nstages-1). The split in w is
+ * taken as the one in force. reason (len bytes, may be NULL when len is 0) always receives a
+ * short text: why the split changed ("goal missed 12.1<17, predicted 25.6 at 1", "reclaim:
+ * predicted 21.0>=19.6 at 5", "goal missed 3.8<20, trying 3: predicted 18.7 if its payload is
+ * small"), why it was held ("cloud bottleneck: delivered 8.0<<18.6, holding 6", "below goal
+ * 16.8<17, confirming"), "goal unreachable: best 9.8 at 1" (moved there or stayed), or ""
+ * when there is nothing to say. */
 unsigned sched_update(struct sched *s, const struct sched_window *w, char *reason, size_t len);
 
-/* Whether the last update found that no split meets the goal. */
+/* Whether the last full window found that no split meets the goal. */
 bool sched_goal_unreachable(const struct sched *s);
+
+/* Whether the last full window saw results come back well below the edge's frame rate. */
+bool sched_cloud_bottleneck(const struct sched *s);
+
+/* Writes the predicted edge fps of splits 0..n-1 after the last update to out[0..n-1]: out[0]
+ * and entries at or past nstages are 0; all are 0 before the first update. */
+void sched_predictions(const struct sched *s, double *out, unsigned n);
 
 #endif

@@ -225,6 +225,12 @@ static bool collect(void *arg, const char *topic, const uint8_t *payload, size_t
 
 struct collector *collector_start(const struct broker *b, const char *client_id)
 {
+    return collector_start_on(b, client_id, "pipeline/results/#");
+}
+
+struct collector *collector_start_on(const struct broker *b, const char *client_id,
+                                     const char *filter)
+{
     struct collector *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -233,7 +239,7 @@ struct collector *collector_start(const struct broker *b, const char *client_id)
     struct transport_opts o = {
         .host = "127.0.0.1", .port = b->port, .client_id = client_id, .role = "test"};
     if (transport_connect(&o, collect, c, &c->tp) != ES_OK ||
-        transport_subscribe(c->tp, "pipeline/results/#", 1) != ES_OK) {
+        transport_subscribe(c->tp, filter, 1) != ES_OK) {
         collector_free(c);
         return NULL;
     }

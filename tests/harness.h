@@ -41,9 +41,12 @@ bool harness_wait_for_text(const char *path, const char *needle, int timeout_ms)
 /* Starts a cloud worker against b and waits until it reports ready. Returns pid or -1. */
 pid_t harness_worker(const struct broker *b, const char *id, const char *threads);
 
-/* Collects every JSON result published on pipeline/results/#. */
+/* Collects every JSON object published on a filter (pipeline/results/# for collector_start),
+ * grouped by its "device" member. */
 struct collector;
 struct collector *collector_start(const struct broker *b, const char *client_id);
+struct collector *collector_start_on(const struct broker *b, const char *client_id,
+                                     const char *filter);
 /* Number of results received so far for device (all devices when NULL). */
 size_t collector_count(struct collector *c, const char *device);
 /* Waits until collector_count(c, device) >= n or timeout_ms passes. */

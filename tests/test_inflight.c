@@ -7,7 +7,6 @@
 #include "clock.h"
 #include "inflight.h"
 #include "msgq.h"
-#include "sched.h"
 
 static void test_window(void)
 {
@@ -82,29 +81,9 @@ static void test_queue(void)
     msgq_free(q);
 }
 
-static void test_first_policy(void)
-{
-    struct sched_config cfg = {7, 17, 6};
-    struct sched *s = sched_new(&cfg);
-    char why[64] = "";
-    struct sched_window w = {0, 20, 20, 6};
-    CHECK_EQ_INT(sched_update(s, &w, why, sizeof why), 6);
-    w.fps = 12.1;
-    CHECK_EQ_INT(sched_update(s, &w, why, sizeof why), 5);
-    CHECK(strcmp(why, "goal missed 12.1<17") == 0);
-    for (int i = 0; i < 10; i++)
-        sched_update(s, &w, why, sizeof why);
-    CHECK_EQ_INT(sched_update(s, &w, why, sizeof why), 1); /* never below 1 */
-    CHECK(sched_goal_unreachable(s));
-    sched_free(s);
-    struct sched_config bad = {7, 17, 7};
-    CHECK(sched_new(&bad) == NULL);
-}
-
 int main(void)
 {
     test_window();
     test_queue();
-    test_first_policy();
     return check_exit();
 }
