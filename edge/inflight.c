@@ -59,13 +59,12 @@ void inflight_free(struct inflight *f)
 }
 
 /* Frees slots whose frame is older than the timeout. Called with the lock held. */
-static void expire_locked(struct inflight *f, int64_t now, int64_t timeout_us)
+static void expire_locked(struct inflight *f, int64_t now, int64_t timeout_us, const char *why)
 {
     for (unsigned i = 0; i < f->window; i++) {
         struct slot *s = &f->slots[i];
         if (s->busy && now - s->sent_mono_us >= timeout_us) {
-            log_msg(LOG_WARN, "EDGE-LOST", "frame %llu lost: no result within %.1f s",
-                    (unsigned long long)s->seq, (double)timeout_us / 1e6);
+            log_msg(LOG_WARN, "EDGE-LOST", "frame %llu lost: %s", (unsigned long long)s->seq, why);
             s->busy = false;
             f->count--;
             f->acc.lost++;
@@ -82,7 +81,7 @@ enum es_err inflight_wait_slot(struct inflight *f, uint64_t seq, const volatile 
             pthread_mutex_unlock(&f->lock);
             return ES_ESTOPPED;
         }
-        expire_locked(f, clock_mono_us(), f->timeout_us);
+        expire_locked(f, clock_mono_us(), f->timeout_us, "no result within the result timeout");
         if (!s->busy)
             break;
         struct timespec ts;
@@ -137,7 +136,7 @@ uint64_t inflight_drain(struct inflight *f, int64_t timeout_us)
         pthread_mutex_lock(&f->lock);
     }
     uint64_t before = f->acc.lost;
-    expire_locked(f, INT64_MAX, 0);
+    expire_locked(f, INT64_MAX, 0, "no result when the run ended");
     uint64_t lost = f->acc.lost - before;
     pthread_mutex_unlock(&f->lock);
     return lost;

@@ -1,6 +1,7 @@
 /* Integration: automatic mode against a real broker and worker. A device emulated 20 times
  * slower misses the goal at split 6 and offloads until the goal is met; when the slowdown ends
  * it takes its stages back. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,15 @@ int main(void)
         CHECK_EQ_INT(json_integer_value(json_object_get(first, "split")), 6);
         CHECK(json_real_value(json_object_get(first, "fps")) < GOAL);
         CHECK(json_integer_value(json_object_get(last, "split")) < 6);
-        CHECK(json_number_value(json_object_get(last, "fps")) >= GOAL);
+        bool met = json_number_value(json_object_get(last, "fps")) >= GOAL;
+#ifdef ES_SANITIZED
+        /* A sanitized build may be too slow for any split to reach the goal: then the agent
+         * must say so and run at the fastest split. */
+        CHECK(met || (json_is_true(json_object_get(last, "goal_unreachable")) &&
+                      json_integer_value(json_object_get(last, "split")) == 1));
+#else
+        CHECK(met);
+#endif
         CHECK(json_number_value(json_object_get(last, "goal")) == GOAL);
         CHECK(json_is_string(json_object_get(last, "reason")));
         if (check_failed)
