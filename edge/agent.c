@@ -132,11 +132,14 @@ static enum es_err publish_state(struct agent *a)
         return err;
     }
     clock_sleep_us(uplink_book(&a->uplink, clock_mono_us(), len));
+    /* In flight before it is sent: its result may come back before transport_publish returns. */
+    inflight_add(a->fl, a->st.seq, a->st.captured_us);
     err = transport_publish(a->tp, a->stage_topic, a->buf, len, a->o->qos, false);
     a->win_publish_us += (double)(clock_mono_us() - t0);
-    if (err != ES_OK)
+    if (err != ES_OK) {
+        inflight_cancel(a->fl, a->st.seq);
         return err;
-    inflight_add(a->fl, a->st.seq, a->st.captured_us);
+    }
     a->win_bytes += len;
     a->run_bytes += len;
     return ES_OK;

@@ -107,6 +107,18 @@ void inflight_add(struct inflight *f, uint64_t seq, int64_t captured_wall_us)
     pthread_mutex_unlock(&f->lock);
 }
 
+void inflight_cancel(struct inflight *f, uint64_t seq)
+{
+    pthread_mutex_lock(&f->lock);
+    struct slot *s = &f->slots[seq % f->window];
+    if (s->busy && s->seq == seq) {
+        s->busy = false;
+        f->count--;
+        pthread_cond_broadcast(&f->freed);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
 bool inflight_complete(struct inflight *f, uint64_t seq, int64_t now_wall_us)
 {
     pthread_mutex_lock(&f->lock);

@@ -34,9 +34,13 @@ void inflight_free(struct inflight *f);
  * *stop becomes nonzero (ES_ESTOPPED). now_us is read from clock_mono_us. */
 enum es_err inflight_wait_slot(struct inflight *f, uint64_t seq, const volatile sig_atomic_t *stop);
 
-/* Records frame seq as published; captured_wall_us is its capture time (clock_wall_us). The
- * slot must be free (after inflight_wait_slot). */
+/* Records frame seq as in flight, before it is published; captured_wall_us is its capture time
+ * (clock_wall_us). The slot must be free (after inflight_wait_slot). */
 void inflight_add(struct inflight *f, uint64_t seq, int64_t captured_wall_us);
+
+/* Takes frame seq out of flight without counting it (its publish failed; the caller counts the
+ * loss). */
+void inflight_cancel(struct inflight *f, uint64_t seq);
 
 /* A result for seq arrived at wall time now_wall_us. Returns true when it completed a frame in
  * flight, false for a duplicate or a result after the frame was counted lost. */

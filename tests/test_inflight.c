@@ -19,6 +19,9 @@ static void test_window(void)
         inflight_add(f, s, t0);
     }
     CHECK_EQ_INT(inflight_count(f), 4);
+    inflight_cancel(f, 3);
+    CHECK_EQ_INT(inflight_count(f), 3);
+    inflight_add(f, 3, t0);
     CHECK(inflight_complete(f, 2, t0 + 5000));
     CHECK(!inflight_complete(f, 2, t0 + 6000)); /* duplicate */
     CHECK(!inflight_complete(f, 9, t0 + 6000)); /* never sent */
