@@ -11,9 +11,11 @@ scripts/setup.sh build
 run=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-quickstart-XXXXXX")
 port=$(free_port 1883)
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+cleanup() { # newest first: the edge agent stops before the worker and the broker
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT INT TERM
 
