@@ -17,14 +17,12 @@
 #include <string.h>
 
 #include "sched.h"
+#include "sim_device.h"
 
-#define NSTAGES 7
+#define NSTAGES SIM_NSTAGES
 #define WINDOW_S 3.0
 #define MAX_PHASES 4
 #define MAX_WINDOWS 400
-
-static const double base_us[NSTAGES] = {1740, 785, 134, 20, 7, 1, 4};
-static const double payload_at[NSTAGES] = {0, 421500, 421500, 300, 800, 60, 60};
 
 struct phase {
     int first_window;
@@ -49,11 +47,6 @@ static const struct scenario scenarios[] = {
     {"marginal", 18, 1e8, 0, 0.10, 200, {{0, 20}}, 1}, /* the goal 3% under split 6's fps */
 };
 
-struct device {
-    double slowdown, link, noise;
-    uint64_t rng;
-};
-
 struct result {
     int converge[MAX_PHASES]; /* windows to reach the best split; -1 = never */
     int changes;
@@ -61,61 +54,18 @@ struct result {
     double split_sum, fps_sum;
 };
 
-static double jitter(struct device *d)
-{
-    if (d->noise == 0)
-        return 1;
-    d->rng = d->rng * 6364136223846793005ull + 1442695040888963407ull;
-    return 1 + d->noise * (2 * ((double)(d->rng >> 11) / 9007199254740992.0) - 1);
-}
-
-static double publish_cost(const struct device *d, unsigned k)
-{
-    return payload_at[k] / d->link * 1e6 + 50;
-}
-
-static double true_fps(const struct device *d, unsigned k)
-{
-    double cost = publish_cost(d, k) + 100;
-    for (unsigned i = 0; i < k; i++)
-        cost += d->slowdown * base_us[i];
-    return 1e6 / cost;
-}
-
-static void measure(struct device *d, unsigned k, int win, struct sched_window *w)
-{
-    memset(w, 0, sizeof *w);
-    w->now_us = (int64_t)((win + 1) * WINDOW_S * 1e6);
-    w->window_s = WINDOW_S;
-    w->split = k;
-    w->full = true;
-    double fps = true_fps(d, k);
-    w->fps = fps * jitter(d);
-    w->delivered_fps = fps * jitter(d);
-    w->nstage_us = k;
-    for (unsigned i = 0; i < NSTAGES; i++) {
-        if (i < k)
-            w->stage_us[i] = d->slowdown * base_us[i] * jitter(d);
-        else
-            w->cloud_stage_us[i] = base_us[i] * jitter(d);
-    }
-    w->bytes_per_frame = payload_at[k] * jitter(d);
-    w->publish_us = publish_cost(d, k) * jitter(d);
-    w->other_us = 100 * jitter(d);
-}
-
 /* Whether split k is as good as it gets: the largest split meeting the goal, or when none
  * does, within 3% of the fastest. */
-static bool is_best(const struct device *d, double goal, unsigned k)
+static bool is_best(const struct sim_device *d, double goal, unsigned k)
 {
     unsigned best = 0, fastest = 1;
     for (unsigned j = 1; j < NSTAGES; j++) {
-        if (true_fps(d, j) >= goal)
+        if (sim_true_fps(d, j) >= goal)
             best = j;
-        if (true_fps(d, j) > true_fps(d, fastest))
+        if (sim_true_fps(d, j) > sim_true_fps(d, fastest))
             fastest = j;
     }
-    return best ? k == best : true_fps(d, k) >= 0.97 * true_fps(d, fastest);
+    return best ? k == best : sim_true_fps(d, k) >= 0.97 * sim_true_fps(d, fastest);
 }
 
 static int phase_of(const struct scenario *sc, int win)
@@ -155,14 +105,14 @@ static int run(const struct scenario *sc, bool ours, FILE *csv, struct result *r
     struct sched *s = ours ? sched_new(&cfg) : NULL;
     if (ours && !s)
         return -1;
-    struct device d = {.link = sc->link, .noise = sc->noise, .rng = 1};
+    struct sim_device d = {.link = sc->link, .noise = sc->noise, .rng = 1};
     bool best[MAX_WINDOWS];
     unsigned k = cfg.start_split;
     memset(r, 0, sizeof *r);
     for (int win = 0; win < sc->nwindows; win++) {
         d.slowdown = sc->phases[phase_of(sc, win)].slowdown;
         struct sched_window w;
-        measure(&d, k, win, &w);
+        sim_measure(&d, k, (int64_t)((win + 1) * WINDOW_S * 1e6), WINDOW_S, &w);
         best[win] = is_best(&d, sc->goal, k);
         fprintf(csv, "%.0f,%s,%.2f,%g,%u\n", (win + 1) * WINDOW_S, ours ? "ours" : "original",
                 w.fps, sc->goal, k);

@@ -7,77 +7,32 @@
 
 #include "check.h"
 #include "sched.h"
+#include "sim_device.h"
 
-#define NSTAGES 7
+#define NSTAGES SIM_NSTAGES
 
-/* Unslowed stage times (us) and payload bytes at each split (index 0 unused). */
-static const double base_us[NSTAGES] = {1740, 785, 134, 20, 7, 1, 4};
-static const double payload_at[NSTAGES] = {0, 421500, 421500, 300, 800, 60, 60};
-
+/* The simulated device and its clock. */
 struct sim {
-    double slowdown;  /* device stage time = slowdown * base_us */
-    double link;      /* bytes per second the uplink really carries */
-    double cloud_cap; /* results per second the cloud can deliver; 0 = unlimited */
-    double noise;     /* each measurement is scaled by 1 +- up to this */
-    double hidden_us; /* per-frame cost at the last split that no measurement shows */
-    uint64_t rng;
+    struct sim_device dev;
     int64_t now_us;
 };
 
 static struct sim sim_make(double slowdown, double link)
 {
-    struct sim m = {.slowdown = slowdown, .link = link, .rng = 1};
+    struct sim m = {.dev = {.slowdown = slowdown, .link = link, .rng = 1}};
     return m;
 }
 
-static double jitter(struct sim *m)
-{
-    if (m->noise == 0)
-        return 1;
-    m->rng = m->rng * 6364136223846793005ull + 1442695040888963407ull;
-    double u = (double)(m->rng >> 11) / 9007199254740992.0; /* [0, 1) */
-    return 1 + m->noise * (2 * u - 1);
-}
-
-static double publish_cost(const struct sim *m, unsigned k)
-{
-    return payload_at[k] / m->link * 1e6 + 50;
-}
-
-/* The frame rate the simulated edge really reaches at split k. */
 static double true_fps(const struct sim *m, unsigned k)
 {
-    double cost = publish_cost(m, k) + 100;
-    for (unsigned i = 0; i < k; i++)
-        cost += m->slowdown * base_us[i];
-    if (k == NSTAGES - 1)
-        cost += m->hidden_us;
-    return 1e6 / cost;
+    return sim_true_fps(&m->dev, k);
 }
 
 /* One 3-second window at split k, as the agent would measure it. */
 static void sim_window(struct sim *m, unsigned k, struct sched_window *w)
 {
-    memset(w, 0, sizeof *w);
     m->now_us += 3000000;
-    w->now_us = m->now_us;
-    w->window_s = 3;
-    w->split = k;
-    w->full = true;
-    double fps = true_fps(m, k);
-    w->fps = fps * jitter(m);
-    double delivered = m->cloud_cap > 0 && m->cloud_cap < fps ? m->cloud_cap : fps;
-    w->delivered_fps = delivered * jitter(m);
-    w->nstage_us = k;
-    for (unsigned i = 0; i < NSTAGES; i++) {
-        if (i < k)
-            w->stage_us[i] = m->slowdown * base_us[i] * jitter(m);
-        else
-            w->cloud_stage_us[i] = base_us[i] * jitter(m);
-    }
-    w->bytes_per_frame = payload_at[k] * jitter(m);
-    w->publish_us = publish_cost(m, k) * jitter(m);
-    w->other_us = 100 * jitter(m);
+    sim_measure(&m->dev, k, m->now_us, 3, w);
 }
 
 static unsigned sim_step(struct sched *s, struct sim *m, unsigned k, char *why, size_t len)
@@ -137,7 +92,7 @@ static void test_needs_full_window(void)
     m = sim_make(19.5, 1e8);
     CHECK(true_fps(&m, 6) > 18.9);
     CHECK_EQ_INT(sim_step(s, &m, 6, why, sizeof why), 6);
-    m.slowdown = 20;
+    m.dev.slowdown = 20;
     CHECK_EQ_INT(sim_step(s, &m, 6, why, sizeof why), 6);
     CHECK(strcmp(why, "below goal 18.6<18.9, confirming") == 0);
     CHECK_EQ_INT(sim_step(s, &m, 6, why, sizeof why), 1);
@@ -204,7 +159,7 @@ static void test_slowdown_ends(void)
         struct sim m = sim_make(20, 1e8);
         unsigned changes = 0, k = run(s, &m, start, 10, &changes);
         CHECK_EQ_INT(k, 1);
-        m.slowdown = 1;
+        m.dev.slowdown = 1;
         char why[96] = "";
         int back = 0;
         for (int i = 1; i <= 3 && k != 6; i++) {
@@ -214,7 +169,7 @@ static void test_slowdown_ends(void)
         CHECK_EQ_INT(k, 6);
         CHECK_EQ_INT(back, 1);
         CHECK(strncmp(why, "reclaim: predicted", 18) == 0);
-        m.slowdown = 20;
+        m.dev.slowdown = 20;
         k = run(s, &m, k, 2, &changes);
         CHECK_EQ_INT(k, 1);
         sched_free(s);
@@ -229,14 +184,14 @@ static void test_noise(void)
     for (uint64_t seed = 1; seed <= 20; seed++) {
         struct sched *s = make(22, 6, 0);
         struct sim m = sim_make(1, 1e8);
-        m.noise = 0.10;
-        m.rng = seed;
+        m.dev.noise = 0.10;
+        m.dev.rng = seed;
         unsigned changes = 0, k = run(s, &m, 6, 50, &changes);
         CHECK_EQ_INT(k, 6);
-        m.slowdown = 20;
+        m.dev.slowdown = 20;
         k = run(s, &m, k, 100, &changes);
         CHECK_EQ_INT(k, 1);
-        m.slowdown = 1;
+        m.dev.slowdown = 1;
         k = run(s, &m, k, 50, &changes);
         CHECK_EQ_INT(k, 6);
         CHECK(changes <= 200 / 5);
@@ -249,8 +204,8 @@ static void test_noise(void)
     for (uint64_t seed = 1; seed <= 20; seed++) {
         struct sched *s = make(18, 6, 0);
         struct sim m = sim_make(20, 1e8);
-        m.noise = 0.10;
-        m.rng = seed;
+        m.dev.noise = 0.10;
+        m.dev.rng = seed;
         unsigned changes = 0;
         run(s, &m, 6, 200, &changes);
         CHECK(changes <= 200 / 5);
@@ -275,7 +230,7 @@ static void test_unreachable(void)
     k = sim_step(s, &m, k, why, sizeof why);
     CHECK_EQ_INT(k, 1);
     CHECK(strcmp(why, "goal unreachable: best 25.5 at 1") == 0);
-    m.slowdown = 1; /* the device recovers: the goal is met again and the flag clears */
+    m.dev.slowdown = 1; /* the device recovers: the goal is met again and the flag clears */
     k = sim_step(s, &m, k, why, sizeof why);
     CHECK_EQ_INT(k, 6);
     CHECK(!sched_goal_unreachable(s));
@@ -329,7 +284,7 @@ static void test_cloud_bottleneck(void)
 {
     struct sched *s = make(19, 6, 0);
     struct sim m = sim_make(20, 1e8);
-    m.cloud_cap = 8;
+    m.dev.cloud_cap = 8;
     char why[96] = "";
     unsigned changes = 0, k = 6;
     for (int i = 0; i < 10; i++) {
@@ -341,7 +296,7 @@ static void test_cloud_bottleneck(void)
     CHECK_EQ_INT(changes, 0);
     CHECK(sched_cloud_bottleneck(s));
     CHECK(strncmp(why, "cloud bottleneck: delivered 8.", 30) == 0);
-    m.cloud_cap = 0; /* the cloud catches up: the edge's own miss now moves the split */
+    m.dev.cloud_cap = 0; /* the cloud catches up: the edge's own miss now moves the split */
     k = sim_step(s, &m, k, why, sizeof why);
     CHECK_EQ_INT(k, 1);
     CHECK(!sched_cloud_bottleneck(s));
@@ -354,7 +309,7 @@ static void test_backoff(void)
 {
     struct sched *s = make(100, 5, 0);
     struct sim m = sim_make(1, 1e8);
-    m.hidden_us = 10000;
+    m.dev.hidden_us = 10000;
     CHECK(true_fps(&m, 6) < 100 && true_fps(&m, 5) > 115);
     unsigned k = 5, waits[9] = {0}, nwait = 0, run_at_5 = 0;
     char why[96] = "";
