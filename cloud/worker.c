@@ -17,6 +17,8 @@
 #define QUEUE_MSGS 4096
 #define QUEUE_BYTES (512u * 1024u * 1024u)
 #define ALL_STAGES 0xfffeu
+/* Frame states a thread keeps, one per built-in application (app_all order). */
+#define MAX_APPS 8
 
 struct worker {
     const struct worker_opts *o;
@@ -30,7 +32,7 @@ struct worker {
 /* What one processing thread keeps between messages: a frame state per application. */
 struct thread_ctx {
     struct worker *w;
-    struct state states[8];
+    struct state states[MAX_APPS];
 };
 
 static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, size_t len)
@@ -49,7 +51,7 @@ static void reject(struct worker *w, const struct msg *m, const char *why)
 static struct state *state_for(struct thread_ctx *c, const struct app *app)
 {
     const struct app *const *all = app_all();
-    for (unsigned i = 0; all[i] && i < 8; i++) {
+    for (unsigned i = 0; all[i] && i < MAX_APPS; i++) {
         if (all[i] != app)
             continue;
         if (!c->states[i].app)
@@ -143,7 +145,7 @@ static void *thread_main(void *arg)
         process(c, m);
         free(m);
     }
-    for (unsigned i = 0; i < 8; i++)
+    for (unsigned i = 0; i < MAX_APPS; i++)
         state_release(&c->states[i]);
     return NULL;
 }

@@ -118,3 +118,21 @@ void source_free(struct source *src)
     cvx_capture_free(src->cap);
     free(src);
 }
+
+enum es_err source_record(const char *spec, const char *path, uint64_t n)
+{
+    struct source *src = NULL;
+    struct cvx_writer *w = NULL;
+    enum es_err err = source_open(spec, &src);
+    for (uint64_t i = 0; err == ES_OK && i < n; i++) {
+        const struct image *frame;
+        err = source_read(src, &frame);
+        if (err == ES_OK && !w)
+            err = cvx_writer_open(path, frame->width, frame->height, 30, &w);
+        if (err == ES_OK)
+            err = cvx_writer_write(w, frame);
+    }
+    cvx_writer_free(w);
+    source_free(src);
+    return err == ES_EEOF ? ES_OK : err;
+}

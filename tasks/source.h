@@ -47,6 +47,11 @@ double source_fps(const struct source *src);
 /* Closes and frees src. Accepts NULL. */
 void source_free(struct source *src);
 
+/* Writes the first n frames of the source named by spec (fewer if it ends first) to an MJPG
+ * video at path, at 30 frames per second: how tests and benchmarks make a video file to run on.
+ * Errors as source_open and source_read, or ES_ESOURCE when path cannot be written. */
+enum es_err source_record(const char *spec, const char *path, uint64_t n);
+
 #ifdef __cplusplus
 }
 #endif

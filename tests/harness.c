@@ -161,6 +161,22 @@ int harness_stop(pid_t pid, int timeout_ms)
     return harness_wait(pid, timeout_ms);
 }
 
+int harness_count_lines(const char *path, const char *needle, int *total)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int n = 0, all = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        all++;
+        n += strstr(line, needle) != NULL;
+    }
+    if (f)
+        fclose(f);
+    if (total)
+        *total = all;
+    return n;
+}
+
 bool harness_wait_for_text(const char *path, const char *needle, int timeout_ms)
 {
     int64_t deadline = clock_mono_us() + (int64_t)timeout_ms * 1000;

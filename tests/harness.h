@@ -35,6 +35,10 @@ int harness_wait(pid_t pid, int timeout_ms);
 /* Sends SIGTERM and waits up to timeout_ms; returns as harness_wait. */
 int harness_stop(pid_t pid, int timeout_ms);
 
+/* Counts the lines of file path that contain needle; *total (if not NULL) gets the number of
+ * lines. A missing file has no lines. */
+int harness_count_lines(const char *path, const char *needle, int *total);
+
 /* Waits until file path contains needle, or timeout_ms passes (false). */
 bool harness_wait_for_text(const char *path, const char *needle, int timeout_ms);
 

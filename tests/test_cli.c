@@ -12,21 +12,6 @@ static int run(const char *const argv[], const char *err_path)
     return harness_wait(pid, 30000);
 }
 
-static int lines(const char *path, const char *needle, int *total)
-{
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    int n = 0;
-    *total = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        (*total)++;
-        n += strstr(line, needle) != NULL;
-    }
-    if (f)
-        fclose(f);
-    return n;
-}
-
 int main(void)
 {
     char err[] = "/tmp/es-cli-XXXXXX";
@@ -47,7 +32,7 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof bad_edge / sizeof bad_edge[0]; i++) {
         CHECK_EQ_INT(run(bad_edge[i], err), 2);
-        CHECK_EQ_INT(lines(err, "edge-agent:", &total), 1);
+        CHECK_EQ_INT(harness_count_lines(err, "edge-agent:", &total), 1);
         CHECK_EQ_INT(total, 1);
     }
     static const char *const bad_worker[][4] = {{"cloud-worker", "--threads", "0", NULL},
@@ -56,7 +41,7 @@ int main(void)
                                                 {"cloud-worker", "--worker-id", "#", NULL}};
     for (size_t i = 0; i < sizeof bad_worker / sizeof bad_worker[0]; i++) {
         CHECK_EQ_INT(run(bad_worker[i], err), 2);
-        CHECK_EQ_INT(lines(err, "cloud-worker:", &total), 1);
+        CHECK_EQ_INT(harness_count_lines(err, "cloud-worker:", &total), 1);
     }
     const char *help[] = {"edge-agent", "--help", NULL};
     CHECK_EQ_INT(run(help, NULL), 0);
@@ -73,11 +58,11 @@ int main(void)
     CHECK_EQ_INT(run(edge, err), 1);
     char needle[64];
     snprintf(needle, sizeof needle, "tcp://127.0.0.1:%s", port);
-    CHECK_EQ_INT(lines(err, needle, &total), 1);
+    CHECK_EQ_INT(harness_count_lines(err, needle, &total), 1);
     CHECK_EQ_INT(total, 1);
     const char *worker[] = {"cloud-worker", "--host", "127.0.0.1", "--port", port, NULL};
     CHECK_EQ_INT(run(worker, err), 1);
-    CHECK_EQ_INT(lines(err, needle, &total), 1);
+    CHECK_EQ_INT(harness_count_lines(err, needle, &total), 1);
     CHECK_EQ_INT(total, 1);
     remove(err);
     return check_exit();

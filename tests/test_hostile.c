@@ -64,18 +64,6 @@ static int publish_garbage(const struct broker *b)
     return sent;
 }
 
-static int count_lines(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        n += strstr(line, needle) != NULL;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 int main(void)
 {
     struct broker b;
@@ -99,7 +87,7 @@ int main(void)
         CHECK_EQ_INT(collector_count(c, "honest"), FRAMES);
         CHECK_EQ_INT(collector_count(c, "evil"), 0);
         CHECK(kill(worker, 0) == 0); /* still alive */
-        CHECK_EQ_INT(count_lines(log, "WORKER-MALFORMED"), sent);
+        CHECK_EQ_INT(harness_count_lines(log, "WORKER-MALFORMED", NULL), sent);
     }
     collector_free(c);
     if (worker > 0)

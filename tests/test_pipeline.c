@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "app.h"
-#include "ball/cv_adapter.h"
 #include "check.h"
 #include "harness.h"
 #include "source.h"
@@ -108,25 +107,6 @@ static void run_splits(const struct broker *b, struct collector *c, const char *
     json_decref(ref);
 }
 
-/* Writes n frames of the synthetic camera (another seed) to an MJPG video. */
-static enum es_err write_video(const char *path, int n)
-{
-    struct source *src = NULL;
-    struct cvx_writer *w = NULL;
-    enum es_err err = source_open("synthetic:3", &src);
-    for (int i = 0; err == ES_OK && i < n; i++) {
-        const struct image *frame;
-        err = source_read(src, &frame);
-        if (err == ES_OK && !w)
-            err = cvx_writer_open(path, frame->width, frame->height, 30, &w);
-        if (err == ES_OK)
-            err = cvx_writer_write(w, frame);
-    }
-    cvx_writer_free(w);
-    source_free(src);
-    return err;
-}
-
 static bool has_both_outcomes(json_t *arr)
 {
     bool yes = false, no = false;
@@ -157,7 +137,7 @@ int main(void)
         run_splits(&b, c, "ball", "synthetic:7", 200, "syn");
         char video[400];
         snprintf(video, sizeof video, "%s/ball.avi", b.dir);
-        CHECK_EQ_INT(write_video(video, 60), ES_OK);
+        CHECK_EQ_INT(source_record("synthetic:3", video, 60), ES_OK); /* another seed */
         run_splits(&b, c, "ball", video, 60, "vid");
         run_splits(&b, c, "sensor", "synthetic", 100, "sen");
     }

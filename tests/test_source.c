@@ -216,6 +216,29 @@ static void report_speed(void)
     source_free(src);
 }
 
+/* source_record writes the source's first n frames; a file source that ends early is fine. */
+static void test_record(void)
+{
+    char path[128], copy[128];
+    snprintf(path, sizeof path, "/tmp/es_test_record_%ld.avi", (long)getpid());
+    snprintf(copy, sizeof copy, "/tmp/es_test_record_%ld_copy.avi", (long)getpid());
+    CHECK_EQ_INT(source_record("synthetic:2", path, 7), ES_OK);
+    CHECK_EQ_INT(source_record(path, copy, 100), ES_OK); /* only 7 to copy */
+    struct source *src = open_ok(copy);
+    int frames = 0;
+    const struct image *f;
+    while (src && source_read(src, &f) == ES_OK) {
+        CHECK(f->width == 640 && f->height == 360);
+        frames++;
+    }
+    CHECK_EQ_INT(frames, 7);
+    source_free(src);
+    CHECK_EQ_INT(source_record("synthetic:x", path, 1), ES_EINVAL);
+    CHECK_EQ_INT(source_record("synthetic", "/nonexistent/dir/x.avi", 1), ES_ESOURCE);
+    remove(path);
+    remove(copy);
+}
+
 int main(void)
 {
     test_determinism();
@@ -224,6 +247,7 @@ int main(void)
     test_video_file(640, 360);
     test_video_file(334, 218);
     test_writer_args();
+    test_record();
     report_speed();
     return check_exit();
 }
