@@ -15,23 +15,26 @@
 # (from the start of the phase until the split is the right one and stays so to the end of the
 # phase; a split is right when its calibrated fps clears the goal by 5% and no larger split's
 # clears it by 15%, the hysteresis band of the policy; when no split clears the goal by 5%, any
-# within 3% of the fastest is), split changes per 100 windows, share of windows
+# the fastest does not beat by 10% is), split changes per 100 windows, share of windows
 # below the goal, mean split and mean fps. It writes OUT/auto_<scenario>.csv
 # (time_s,policy,fps,goal,split), a PNG of it, the edge's log and stats (.jsonl), and
 # OUT/auto_calibration.txt.
 #
-# Usage: bench/auto_bench.sh [OUT_DIR]   (default bench/out)
+# Usage: bench/auto_bench.sh [--report] [OUT_DIR]   (default bench/out)
+#   --report  only recompute the tables, CSVs and PNGs from the calibration and stats in OUT_DIR
 # env: BUILD (build), CAL_WINDOWS (4 full windows per calibration run), UPLINK_KBPS (20000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+report_only=0
+[ "${1:-}" = --report ] && { report_only=1; shift; }
+[ $# -le 1 ] || { echo "usage: bench/auto_bench.sh [--report] [OUT_DIR]" >&2; exit 2; }
 build=${BUILD:-build}
 out=${1:-bench/out}
 cal_windows=${CAL_WINDOWS:-4}
 uplink=${UPLINK_KBPS:-20000}
 window=3
 mkdir -p "$out"
-[ -x "$build/bin/edge-agent" ] || scripts/setup.sh "$build"
 for tool in jq mosquitto_sub; do
   command -v "$tool" >/dev/null || { echo "auto_bench: $tool not found (scripts/setup.sh installs it)" >&2; exit 1; }
 done
@@ -49,65 +52,74 @@ scenarios=(
   "uplink|60|20|--slowdown 20 --uplink-kbps $uplink|0-60=slow20-link"
 )
 
-run=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-auto-XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-auto-XXXXXX")
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$run"
+  rm -rf "$tmp"
 }
 trap cleanup EXIT
-port=$(free_port 0)
-start_broker "$run" "$port"
-pids+=("$BROKER_PID")
-"$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" --worker-id auto-bench-worker \
-  --stats-every 0 2>"$run/worker.log" &
-pids+=($!)
-timeout 10 bash -c "until grep -q WORKER-READY '$run/worker.log'; do sleep 0.05; done"
 
-# trace NAME SECONDS EDGE_ARGS...: runs the edge agent for SECONDS and writes its windows to
-# $run/NAME.tsv as "window_s fps split goal_unreachable", one line per window.
+# trace NAME SECONDS EDGE_ARGS...: runs the edge agent for SECONDS; its stats, one JSON message
+# per window, go to $out/auto_NAME.jsonl and its stderr to $out/auto_NAME.log.
 trace() {
   local name=$1 secs=$2 dev="auto-bench-$1" sub
   shift 2
-  mosquitto_sub -h 127.0.0.1 -p "$port" -t "pipeline/stats/$dev" >"$run/$name.jsonl" &
+  mosquitto_sub -h 127.0.0.1 -p "$port" -t "pipeline/stats/$dev" >"$out/auto_$name.jsonl" &
   sub=$!
   sleep 0.3
   timeout -s INT "$secs" "$build/bin/edge-agent" "$@" --host 127.0.0.1 --port "$port" \
-    --device-id "$dev" --window "$window" >/dev/null 2>"$run/$name.log" || true
+    --device-id "$dev" --window "$window" >/dev/null 2>"$out/auto_$name.log" || true
   sleep 0.5
   kill "$sub" 2>/dev/null || true
   wait "$sub" 2>/dev/null || true
-  jq -r '[.window_s, .fps, .split, .goal_unreachable] | @tsv' "$run/$name.jsonl" >"$run/$name.tsv"
 }
+
+# windows NAME: the windows of $out/auto_NAME.jsonl as "window_s fps split", one per line.
+windows() { jq -r '[.window_s, .fps, .split] | @tsv' "$out/auto_$1.jsonl"; }
 
 median() { sort -n | awk '{v[NR]=$1} END {print NR ? ((NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2) : 0}'; }
 
-needed=$(printf '%s\n' "${scenarios[@]}" | cut -d'|' -f5 | tr ' ' '\n' | cut -d= -f2 | sort -u)
-echo "calibration: median fps of $cal_windows full ${window}-s windows per split (manual mode)"
-printf '%-12s %8s %8s %8s %8s %8s %8s\n' condition 1 2 3 4 5 6
-: >"$run/cal.txt"
-for c in $needed; do
-  row=$(printf '%-12s' "$c")
-  for k in 1 2 3 4 5 6; do
-    # shellcheck disable=SC2086 # the condition's arguments are words
-    trace "cal-$c-$k" $(((cal_windows + 1) * window + 1)) "$k" ${cond[$c]}
-    fps=$(awk -v w="$window" 'NR > 1 && $1 >= 0.9 * w {print $2}' "$run/cal-$c-$k.tsv" | median)
-    echo "$c $k $fps" >>"$run/cal.txt"
-    row+=$(printf ' %8.1f' "$fps")
-  done
-  echo "$row"
-done
-echo
+if [ "$report_only" = 0 ]; then
+  [ -x "$build/bin/edge-agent" ] || scripts/setup.sh "$build"
+  port=$(free_port 0)
+  start_broker "$tmp" "$port"
+  pids+=("$BROKER_PID")
+  "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" --worker-id auto-bench-worker \
+    --stats-every 0 2>"$tmp/worker.log" &
+  pids+=($!)
+  timeout 10 bash -c "until grep -q WORKER-READY '$tmp/worker.log'; do sleep 0.05; done"
 
+  needed=$(printf '%s\n' "${scenarios[@]}" | cut -d'|' -f5 | tr ' ' '\n' | cut -d= -f2 | sort -u)
+  : >"$tmp/cal.txt"
+  for c in $needed; do
+    for k in 1 2 3 4 5 6; do
+      # shellcheck disable=SC2086 # the condition's arguments are words
+      trace "cal-$c-$k" $(((cal_windows + 1) * window + 1)) "$k" ${cond[$c]}
+      fps=$(windows "cal-$c-$k" | awk -v w="$window" 'NR > 1 && $1 >= 0.9 * w {print $2}' | median)
+      echo "$c $k $fps" >>"$tmp/cal.txt"
+    done
+  done
+  mv "$tmp/cal.txt" "$out/auto_calibration.txt"
+  for sc in "${scenarios[@]}"; do
+    IFS='|' read -r name secs goal args phases <<<"$sc"
+    # shellcheck disable=SC2086
+    trace "$name" "$secs" 6 "$goal" $args
+  done
+fi
+
+[ -s "$out/auto_calibration.txt" ] || { echo "auto_bench: no calibration in $out" >&2; exit 1; }
+echo "calibration: median fps of the full ${window}-s windows after the first, per split (manual mode)"
+printf '%-12s %8s %8s %8s %8s %8s %8s\n' condition 1 2 3 4 5 6
+awk '{ if ($1 != c) { if (c != "") print row; c = $1; row = sprintf("%-12s", c) }
+       row = row sprintf(" %8.1f", $3) } END { print row }' "$out/auto_calibration.txt"
+echo
 printf '%-9s %-9s %-12s %-20s %12s %12s %10s %9s\n' scenario policy "right split" \
   "converge (win/phase)" "changes/100w" "below goal %" "mean split" "mean fps"
 for sc in "${scenarios[@]}"; do
   IFS='|' read -r name secs goal args phases <<<"$sc"
-  # shellcheck disable=SC2086
-  trace "$name" "$secs" 6 "$goal" $args
-  cp "$run/$name.log" "$out/auto_$name.log"
-  cp "$run/$name.jsonl" "$out/auto_$name.jsonl"
+  windows "$name" >"$tmp/$name.tsv"
   awk -v goal="$goal" -v window="$window" -v phases="$phases" -v name="$name" \
     -v csv="$out/auto_$name.csv" '
     FILENAME == ARGV[1] { cal[$1, $2] = $3; next }
@@ -117,7 +129,8 @@ for sc in "${scenarios[@]}"; do
     # Whether split k is right under condition c: inside the hysteresis band of a policy that
     # moves down to meet the goal with a 5% cushion and reclaims a stage only with a 15% margin,
     # i.e. k clears the goal by 5% and no larger split clears it by 15%; when no split clears it
-    # by 5%, any split within 3% of the fastest.
+    # by 5%, any split the fastest does not beat by 10% (calibration noise: splits 3..6 differ
+    # by under 2% in device time, yet calibrate up to 17% apart on a 2-core machine).
     function is_right(c, k,   j, any, fast) {
       any = 0; fast = 1
       for (j = 1; j <= 6; j++) {
@@ -125,7 +138,7 @@ for sc in "${scenarios[@]}"; do
         if (cal[c, j] > cal[c, fast]) fast = j
       }
       if (!any)
-        return cal[c, k] >= 0.97 * cal[c, fast]
+        return cal[c, k] >= cal[c, fast] / 1.10
       if (cal[c, k] < 1.05 * goal)
         return 0
       for (j = k + 1; j <= 6; j++)
@@ -175,10 +188,9 @@ for sc in "${scenarios[@]}"; do
         if (ofp[i] < goal && k > 1) k--
       }
       report("original", osp, ofp)
-    }' "$run/cal.txt" "$run/$name.tsv"
+    }' "$out/auto_calibration.txt" "$tmp/$name.tsv"
   bench/plot_policy.sh "$out/auto_$name.csv" "$out/auto_$name.png" \
     "automatic mode, real run '$name' (goal $goal): ours vs the original policy on the same windows"
 done
-cp "$run/cal.txt" "$out/auto_calibration.txt"
 echo
-echo "auto_bench: CSVs, PNGs and edge logs in $out"
+echo "auto_bench: CSVs, PNGs, edge logs and stats in $out"
