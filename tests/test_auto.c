@@ -1,6 +1,6 @@
 /* Integration: automatic mode against a real broker and worker. A device emulated 20 times
- * slower misses the goal at split 6 and offloads until the goal is met; when the slowdown ends
- * it takes its stages back. */
+ * slower misses the goal at split 6, offloads until the goal is met and settles within two
+ * windows; when the slowdown ends it takes its stages back. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,14 +9,17 @@
 #include "check.h"
 #include "harness.h"
 
-#define GOAL 24.0
+/* At --slowdown 20 split 6 runs near 15 fps here and split 1 near 25, with 1-s windows from
+ * 18 to 28: the goal lies between, clear of both. */
+#define GOAL 20.0
+#define GOAL_ARG "20"
 
 static void run_agent(const struct broker *b, const char *device, const char *slowdown,
                       const char *frames, const char *rate)
 {
     char port[16];
     snprintf(port, sizeof port, "%d", b->port);
-    const char *argv[] = {"edge-agent", "6",        "24",     "--slowdown",  slowdown,
+    const char *argv[] = {"edge-agent", "6",        GOAL_ARG, "--slowdown",  slowdown,
                           "--window",   "1",        "--host", "127.0.0.1",   "--port",
                           port,         "--frames", frames,   "--device-id", device,
                           "--rate",     rate,       NULL};
@@ -24,6 +27,19 @@ static void run_agent(const struct broker *b, const char *device, const char *sl
     snprintf(err, sizeof err, "%s/%s.log", b->dir, device);
     pid_t pid = harness_spawn(argv, NULL, err);
     CHECK_EQ_INT(harness_wait(pid, 120000), 0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n), n > 0; sorts v. */
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Prints the stats windows of a device, for the log of a failed run. */
@@ -57,17 +73,30 @@ int main(void)
         CHECK_EQ_INT(json_integer_value(json_object_get(first, "split")), 6);
         CHECK(json_real_value(json_object_get(first, "fps")) < GOAL);
         CHECK(json_integer_value(json_object_get(last, "split")) < 6);
-        bool met = json_number_value(json_object_get(last, "fps")) >= GOAL;
+        CHECK(json_number_value(json_object_get(last, "goal")) == GOAL);
+        CHECK(json_is_string(json_object_get(last, "reason")));
+        /* Settled within two windows: from the third window on (the last one, cut short by the
+         * end of the frames, aside) the split no longer moves, and those windows meet the goal
+         * taken together (single 1-s windows scatter by +-20% on a shared machine). */
+        double fps[64];
+        size_t m = 0;
+        bool unreachable = false;
+        for (size_t i = 2; i + 1 < n && m < 64; i++) {
+            json_t *w = json_array_get(stats, i);
+            CHECK_EQ_INT(json_integer_value(json_object_get(w, "split")),
+                         json_integer_value(json_object_get(last, "split")));
+            fps[m++] = json_number_value(json_object_get(w, "fps"));
+            unreachable |= json_is_true(json_object_get(w, "goal_unreachable"));
+        }
+        bool met = m > 0 && median(fps, m) >= GOAL;
 #ifdef ES_SANITIZED
         /* A sanitized build may be too slow for any split to reach the goal: then the agent
          * must say so and run at the fastest split. */
-        CHECK(met || (json_is_true(json_object_get(last, "goal_unreachable")) &&
-                      json_integer_value(json_object_get(last, "split")) == 1));
+        CHECK(met || (unreachable && json_integer_value(json_object_get(last, "split")) == 1));
 #else
+        (void)unreachable;
         CHECK(met);
 #endif
-        CHECK(json_number_value(json_object_get(last, "goal")) == GOAL);
-        CHECK(json_is_string(json_object_get(last, "reason")));
         if (check_failed)
             dump(stats);
         json_decref(stats);
