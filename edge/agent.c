@@ -19,7 +19,8 @@
 struct agent {
     const struct edge_opts *o;
     const struct app *app;
-    const volatile sig_atomic_t *stop;
+    const struct agent_signals *sig;
+    const volatile sig_atomic_t *stop; /* &sig->stop */
     struct source *src;
     struct transport *tp;
     struct inflight *fl;
@@ -42,7 +43,8 @@ struct agent {
     uint64_t win_bytes;
     double win_stage_sum[STATE_MAX_STAGES];
     uint64_t win_stage_n[STATE_MAX_STAGES];
-    double factor; /* slowdown in force for the current frame */
+    double factor;     /* slowdown in force for the current frame */
+    bool slowdown_off; /* the last state of sig->slowdown_off seen */
     struct uplink uplink;
     double win_publish_us;
     /* stage times the cloud reported in this window's results (transport thread writes) */
@@ -160,7 +162,14 @@ static enum es_err frame_step(struct agent *a, uint64_t seq)
 {
     if (a->tp && inflight_wait_slot(a->fl, seq, a->stop) != ES_OK)
         return ES_ESTOPPED;
-    a->factor = slowdown_at(&a->o->slowdown, (double)(clock_mono_us() - a->run_start_us) / 1e6);
+    bool off = a->sig->slowdown_off != 0;
+    if (off != a->slowdown_off) {
+        a->slowdown_off = off;
+        log_msg(LOG_INFO, "EDGE-SLOWDOWN", "emulated slowdown %s (SIGUSR1)",
+                off ? "suspended" : "resumed");
+    }
+    a->factor =
+        off ? 1 : slowdown_at(&a->o->slowdown, (double)(clock_mono_us() - a->run_start_us) / 1e6);
     state_reset(&a->st);
     snprintf(a->st.device, sizeof a->st.device, "%s", a->o->device_id);
     a->st.seq = seq;
@@ -405,9 +414,9 @@ static void log_summary(struct agent *a, double edge_s, double e2e_s)
             a->frames ? (double)a->run_bytes / (double)a->frames : 0, stages);
 }
 
-enum es_err agent_run(const struct edge_opts *opts, const volatile sig_atomic_t *stop)
+enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *sig)
 {
-    struct agent a = {.o = opts, .stop = stop, .factor = 1};
+    struct agent a = {.o = opts, .sig = sig, .stop = &sig->stop, .factor = 1};
     pthread_mutex_init(&a.cloud_lock, NULL);
     a.uplink.bytes_per_s = opts->uplink_kbps * 1000.0 / 8.0;
     enum es_err err = agent_setup(&a);
@@ -417,7 +426,7 @@ enum es_err agent_run(const struct edge_opts *opts, const volatile sig_atomic_t 
     a.win_start_us = clock_mono_us();
     a.run_start_us = a.win_start_us;
     int64_t next_us = a.win_start_us;
-    for (uint64_t seq = 0; !*stop && (!opts->frames || seq < opts->frames); seq++) {
+    for (uint64_t seq = 0; !sig->stop && (!opts->frames || seq < opts->frames); seq++) {
         pace(&a, &next_us);
         err = frame_step(&a, seq);
         if (err == ES_EEOF || err == ES_ESTOPPED)

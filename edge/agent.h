@@ -8,8 +8,16 @@
 #include "es_err.h"
 #include "options.h"
 
-/* Runs the agent until the frame limit, the end of the source, or *stop becomes nonzero. Returns
- * ES_OK after a clean run; another error after logging one line (source or broker failure). */
-enum es_err agent_run(const struct edge_opts *opts, const volatile sig_atomic_t *stop);
+/* What the signal handlers set while the agent runs; the agent only reads it. */
+struct agent_signals {
+    volatile sig_atomic_t stop;         /* nonzero: finish the run (SIGINT, SIGTERM) */
+    volatile sig_atomic_t slowdown_off; /* nonzero: the emulated slowdown is suspended (SIGUSR1
+                                         * toggles it) */
+};
+
+/* Runs the agent until the frame limit, the end of the source, or sig->stop becomes nonzero.
+ * Returns ES_OK after a clean run; another error after logging one line (source or broker
+ * failure). */
+enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *sig);
 
 #endif

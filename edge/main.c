@@ -6,12 +6,19 @@
 #include "agent.h"
 #include "options.h"
 
-static volatile sig_atomic_t g_stop;
+static struct agent_signals g_sig;
 
-static void on_signal(int sig)
+static void on_stop(int sig)
 {
     (void)sig;
-    g_stop = 1;
+    g_sig.stop = 1;
+}
+
+/* Suspends or resumes the emulated slowdown, for demos of a device that recovers. */
+static void on_usr1(int sig)
+{
+    (void)sig;
+    g_sig.slowdown_off = !g_sig.slowdown_off;
 }
 
 int main(int argc, char **argv)
@@ -24,10 +31,12 @@ int main(int argc, char **argv)
         return 2;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    return agent_run(&opts, &g_stop) == ES_OK ? 0 : 1;
+    return agent_run(&opts, &g_sig) == ES_OK ? 0 : 1;
 }

@@ -42,7 +42,7 @@ void edge_usage(FILE *out)
           "  --rate FPS        pace capture like a camera running at FPS\n"
           "  --slowdown F      emulate a device F times slower (F >= 1); or a schedule\n"
           "                    F:START-END[,...] in seconds since start (1 outside), e.g.\n"
-          "                    --slowdown 1:0-30,20:30-60\n"
+          "                    --slowdown 1:0-30,20:30-60; SIGUSR1 suspends or resumes it\n"
           "  --uplink-kbps N   emulate an uplink of N kbit/s for stage payloads\n"
           "  --window SECONDS  measurement window (default 3)\n"
           "  --qos 0|1         QoS of stage payloads (default 1)\n"

@@ -1,12 +1,15 @@
 /* Integration: automatic mode against a real broker and worker. A device emulated 20 times
  * slower misses the goal at split 6, offloads until the goal is met and settles within two
- * windows; when the slowdown ends it takes its stages back. */
+ * windows; when the slowdown ends (on a schedule, or suspended by SIGUSR1) it takes its stages
+ * back. */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "clock.h"
 #include "harness.h"
 
 /* At --slowdown 20 split 6 runs near 15 fps here and split 1 near 25, with 1-s windows from
@@ -14,8 +17,9 @@
 #define GOAL 20.0
 #define GOAL_ARG "20"
 
-static void run_agent(const struct broker *b, const char *device, const char *slowdown,
-                      const char *frames, const char *rate)
+/* Starts `edge-agent 6 GOAL` with 1-s windows; stderr goes to <broker dir>/<device>.log. */
+static pid_t spawn_agent(const struct broker *b, const char *device, const char *slowdown,
+                         const char *frames, const char *rate)
 {
     char port[16];
     snprintf(port, sizeof port, "%d", b->port);
@@ -25,21 +29,15 @@ static void run_agent(const struct broker *b, const char *device, const char *sl
                           "--rate",     rate,       NULL};
     char err[400];
     snprintf(err, sizeof err, "%s/%s.log", b->dir, device);
-    pid_t pid = harness_spawn(argv, NULL, err);
+    return harness_spawn(argv, NULL, err);
+}
+
+static void run_agent(const struct broker *b, const char *device, const char *slowdown,
+                      const char *frames, const char *rate)
+{
+    pid_t pid = spawn_agent(b, device, slowdown, frames, rate);
+    CHECK(pid > 0);
     CHECK_EQ_INT(harness_wait(pid, 120000), 0);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of v[0..n), n > 0; sorts v. */
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Prints the stats windows of a device, for the log of a failed run. */
@@ -53,6 +51,45 @@ static void dump(json_t *stats)
         fprintf(stderr, "  %s\n", text);
         free(text);
     }
+}
+
+/* The lowest split among the stats windows. */
+static json_int_t lowest_split(json_t *stats)
+{
+    json_int_t lowest = 6;
+    size_t i;
+    json_t *w;
+    json_array_foreach(stats, i, w)
+    {
+        json_int_t k = json_integer_value(json_object_get(w, "split"));
+        lowest = k < lowest ? k : lowest;
+    }
+    return lowest;
+}
+
+/* A run that was slow, then fast: the split went down, and was back at 6 in the last full
+ * window (the very last one is cut short by the end of the frames). */
+static void check_down_then_up(json_t *stats)
+{
+    size_t n = json_array_size(stats);
+    CHECK(lowest_split(stats) < 6);
+    CHECK(n >= 2 &&
+          json_integer_value(json_object_get(json_array_get(stats, n - 2), "split")) == 6);
+    if (check_failed)
+        dump(stats);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n), n > 0; sorts v. */
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(void)
@@ -104,21 +141,31 @@ int main(void)
         /* Slow for the first 4 s, then full speed: the split moves down, then back up. */
         run_agent(&b, "recovers", "20:0-4", "360", "40");
         stats = collector_results(c, "recovers");
-        n = json_array_size(stats);
-        json_int_t lowest = 6;
-        size_t i;
-        json_t *w;
-        json_array_foreach(stats, i, w)
-        {
-            json_int_t k = json_integer_value(json_object_get(w, "split"));
-            lowest = k < lowest ? k : lowest;
-        }
-        CHECK(lowest < 6);
-        CHECK(n >= 2 &&
-              json_integer_value(json_object_get(json_array_get(stats, n - 2), "split")) == 6);
-        if (check_failed)
-            dump(stats);
+        check_down_then_up(stats);
         json_decref(stats);
+
+        /* Slow until SIGUSR1 suspends the slowdown once the split has moved down. */
+        pid_t pid = spawn_agent(&b, "signalled", "20", "400", "40");
+        CHECK(pid > 0);
+        bool moved = false;
+        for (int t = 0; pid > 0 && t < 600 && !moved; t++) {
+            stats = collector_results(c, "signalled");
+            moved = lowest_split(stats) < 6;
+            json_decref(stats);
+            if (!moved)
+                clock_sleep_us(50000);
+        }
+        CHECK(moved);
+        if (pid > 0) {
+            kill(pid, SIGUSR1);
+            CHECK_EQ_INT(harness_wait(pid, 120000), 0);
+        }
+        stats = collector_results(c, "signalled");
+        check_down_then_up(stats);
+        json_decref(stats);
+        char log[400];
+        snprintf(log, sizeof log, "%s/signalled.log", b.dir);
+        CHECK(harness_wait_for_text(log, "emulated slowdown suspended (SIGUSR1)", 1000));
     }
     collector_free(c);
     if (worker > 0)
