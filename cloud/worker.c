@@ -19,11 +19,15 @@
 #define ALL_STAGES 0xfffeu
 /* Frame states a thread keeps, one per built-in application (app_all order). */
 #define MAX_APPS 8
+/* On stop: how long nothing may arrive before the queue is closed, and the longest wait. */
+#define DRAIN_QUIET_US 200000
+#define DRAIN_MAX_US 5000000
 
 struct worker {
     const struct worker_opts *o;
     struct transport *tp;
     struct msgq *q;
+    atomic_ullong received; /* messages taken into the queue */
     atomic_ullong processed;
     atomic_ullong malformed;
     atomic_ullong failed;
@@ -38,7 +42,10 @@ struct thread_ctx {
 static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, size_t len)
 {
     struct worker *w = arg;
-    return msgq_push(w->q, topic, payload, len);
+    if (!msgq_push(w->q, topic, payload, len))
+        return false;
+    atomic_fetch_add(&w->received, 1);
+    return true;
 }
 
 static void reject(struct worker *w, const struct msg *m, const char *why)
@@ -194,6 +201,28 @@ static void serve(struct worker *w, const volatile sig_atomic_t *stop)
     }
 }
 
+/* Stops taking work without dropping any: leaves the share group, so the broker hands later
+ * frames to the other workers, then waits until what it had already sent is queued (nothing new
+ * for DRAIN_QUIET_US and the queue empty, or DRAIN_MAX_US in all). */
+static void drain(struct worker *w)
+{
+    transport_unsubscribe_all(w->tp);
+    int64_t start = clock_mono_us(), quiet_since = start;
+    unsigned long long seen = atomic_load(&w->received);
+    while (clock_mono_us() - start < DRAIN_MAX_US) {
+        clock_sleep_us(20000);
+        unsigned long long now = atomic_load(&w->received);
+        if (now != seen) {
+            seen = now;
+            quiet_since = clock_mono_us();
+        } else if (msgq_depth(w->q) == 0 && clock_mono_us() - quiet_since >= DRAIN_QUIET_US) {
+            break;
+        }
+    }
+    log_msg(LOG_INFO, "WORKER-DRAINED", "left the share group; %zu frames still queued",
+            msgq_depth(w->q));
+}
+
 enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic_t *stop)
 {
     struct worker w = {.o = opts};
@@ -220,6 +249,7 @@ enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic
     log_msg(LOG_INFO, "WORKER-READY", "worker %s serving on %s with %u threads", opts->worker_id,
             transport_uri(w.tp), opts->threads);
     serve(&w, stop);
+    drain(&w);
 cleanup:
     if (w.q)
         msgq_close(w.q);

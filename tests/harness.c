@@ -290,6 +290,36 @@ json_t *collector_results(struct collector *c, const char *device)
     return copy;
 }
 
+bool results_once(json_t *results, json_int_t frames, const char *worker, bool *by_worker)
+{
+    unsigned char *seen = calloc(frames > 0 ? (size_t)frames : 1, 1);
+    bool ok = seen != NULL;
+    if (by_worker)
+        *by_worker = false;
+    size_t i;
+    json_t *r;
+    json_array_foreach(results, i, r)
+    {
+        json_int_t seq = json_integer_value(json_object_get(r, "seq"));
+        if (ok && (seq < 0 || seq >= frames || seen[seq]++)) {
+            fprintf(stderr, "results_once: seq %lld %s\n", (long long)seq,
+                    seq < 0 || seq >= frames ? "out of range" : "twice");
+            ok = false;
+        }
+        const char *w = json_string_value(json_object_get(r, "worker"));
+        if (worker && by_worker && w && strcmp(w, worker) == 0)
+            *by_worker = true;
+    }
+    for (json_int_t s = 0; ok && s < frames; s++) {
+        if (!seen[s]) {
+            fprintf(stderr, "results_once: seq %lld missing\n", (long long)s);
+            ok = false;
+        }
+    }
+    free(seen);
+    return ok;
+}
+
 void collector_free(struct collector *c)
 {
     if (!c)

@@ -59,6 +59,11 @@ bool collector_wait(struct collector *c, const char *device, size_t n, int timeo
 json_t *collector_results(struct collector *c, const char *device);
 void collector_free(struct collector *c);
 
+/* Whether results (an array from collector_results) holds seq 0..frames-1, each exactly once;
+ * the first missing, duplicate or out-of-range seq is printed. When worker is not NULL,
+ * *by_worker tells whether any result names it as its worker. */
+bool results_once(json_t *results, json_int_t frames, const char *worker, bool *by_worker);
+
 /* Publishes raw bytes on topic through a fresh connection (for hostile-input tests). */
 enum es_err harness_publish(const struct broker *b, const char *topic, const void *buf, size_t len);
 

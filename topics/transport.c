@@ -352,6 +352,40 @@ enum es_err transport_subscribe(struct transport *t, const char *filter, int qos
     return ES_EMQTT;
 }
 
+enum es_err transport_unsubscribe_all(struct transport *t)
+{
+    char *filters[MAX_SUBS];
+    pthread_mutex_lock(&t->lock);
+    int n = t->nsubs;
+    for (int i = 0; i < n; i++)
+        filters[i] = t->subs[i].filter;
+    t->nsubs = 0;
+    pthread_mutex_unlock(&t->lock);
+    enum es_err err = ES_OK;
+    for (int i = 0; i < n; i++) {
+        start_request(t);
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        ro.onSuccess5 = on_ok; /* one filter: its UNSUBACK code is resp->reasonCode */
+        ro.onFailure5 = on_fail;
+        ro.context = t;
+        int rc = MQTTAsync_unsubscribe(t->client, filters[i], &ro);
+        char why[160] = "";
+        if (rc != MQTTASYNC_SUCCESS)
+            snprintf(why, sizeof why, "%s", MQTTAsync_strerror(rc));
+        else if (wait_request(t, 10000, why, sizeof why) == 1)
+            why[0] = '\0';
+        else if (!why[0])
+            snprintf(why, sizeof why, "timed out");
+        if (why[0]) {
+            log_msg(LOG_ERROR, "MQTT-UNSUBSCRIBE", "cannot unsubscribe from %s on %s: %s",
+                    filters[i], t->uri, why);
+            err = ES_EMQTT;
+        }
+        free(filters[i]);
+    }
+    return err;
+}
+
 enum es_err transport_publish(struct transport *t, const char *topic, const void *payload,
                               size_t len, int qos, bool retained)
 {

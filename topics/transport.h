@@ -48,6 +48,11 @@ enum es_err transport_connect(const struct transport_opts *opts, transport_msg_f
  * is remembered and renewed after an automatic reconnect. ES_EMQTT when refused. */
 enum es_err transport_subscribe(struct transport *t, const char *filter, int qos);
 
+/* Unsubscribes every filter subscribed so far, waiting for each answer (up to 10 s); they are
+ * no longer renewed after a reconnect. Messages the broker sent before its answer may still
+ * arrive. ES_EMQTT when one was refused or timed out (logged; the others are still tried). */
+enum es_err transport_unsubscribe_all(struct transport *t);
+
 /* Queues one message for publishing and returns without waiting; the library copies payload.
  * ES_EMQTT when the library refuses it (for example, too many messages buffered). */
 enum es_err transport_publish(struct transport *t, const char *topic, const void *payload,
