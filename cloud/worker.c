@@ -206,7 +206,8 @@ static void serve(struct worker *w, const volatile sig_atomic_t *stop)
  * for DRAIN_QUIET_US and the queue empty, or DRAIN_MAX_US in all). */
 static void drain(struct worker *w)
 {
-    transport_unsubscribe_all(w->tp);
+    if (transport_connected(w->tp))
+        transport_unsubscribe_all(w->tp);
     int64_t start = clock_mono_us(), quiet_since = start;
     unsigned long long seen = atomic_load(&w->received);
     while (clock_mono_us() - start < DRAIN_MAX_US) {
@@ -219,7 +220,7 @@ static void drain(struct worker *w)
             break;
         }
     }
-    log_msg(LOG_INFO, "WORKER-DRAINED", "left the share group; %zu frames still queued",
+    log_msg(LOG_INFO, "WORKER-DRAINED", "no longer subscribed; %zu frames still queued",
             msgq_depth(w->q));
 }
 
