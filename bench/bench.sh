@@ -34,10 +34,10 @@ median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+
 
 # one_config SOURCE SLOWDOWN SPLIT (0 = device-only): prints one table row
 one_config() {
-  local src=$1 sd=$2 k=$3 args=() i line
+  local src=$1 sd=$2 k=$3 args=()
   [ "$k" != 0 ] && args=("$k")
   : >"$run/rows"
-  for i in $(seq "$reps"); do
+  for _ in $(seq "$reps"); do
     "$build/bin/edge-agent" "${args[@]}" --host 127.0.0.1 --port "$port" --source "$src" \
       --frames "$frames" --slowdown "$sd" --device-id "bench-$k" --quiet \
       >/dev/null 2>"$run/edge.log"

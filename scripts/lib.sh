@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers shared by the scripts: a free loopback port and a broker started from
 # broker-config/dev.conf on it.
 
@@ -26,6 +27,7 @@ start_broker() {
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   sed "s/^listener .*/listener $port 127.0.0.1/" "$root/broker-config/dev.conf" >"$dir/mosquitto.conf"
   mosquitto -c "$dir/mosquitto.conf" 2>"$dir/mosquitto.log" &
+  # shellcheck disable=SC2034 # read by the scripts that source this file
   BROKER_PID=$!
   for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the suite, the suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the wire decoder's fuzzer for a short time,
-# and the formatting check. Each test starts its own mosquitto on a free port.
+# the formatting check and shellcheck on the scripts. Each test starts its own mosquitto on a
+# free port.
 # Usage: scripts/test.sh        (FUZZ_SECONDS=60 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,4 +32,6 @@ if [ "$bad" != 0 ]; then
   git ls-files '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
   exit 1
 fi
+echo "== shell scripts"
+shellcheck scripts/*.sh bench/*.sh .ci/run
 echo "all tests passed"
