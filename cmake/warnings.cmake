@@ -8,5 +8,4 @@ if(ES_SANITIZE)
   target_compile_options(es_options INTERFACE -fsanitize=address,undefined
     -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_options(es_options INTERFACE -fsanitize=address,undefined)
-  target_compile_definitions(es_options INTERFACE ES_SANITIZED)
 endif()

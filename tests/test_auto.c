@@ -125,15 +125,12 @@ int main(void)
             fps[m++] = json_number_value(json_object_get(w, "fps"));
             unreachable |= json_is_true(json_object_get(w, "goal_unreachable"));
         }
-        bool met = m > 0 && median(fps, m) >= GOAL;
-#ifdef ES_SANITIZED
-        /* A sanitized build may be too slow for any split to reach the goal: then the agent
-         * must say so and run at the fastest split. */
-        CHECK(met || (unreachable && json_integer_value(json_object_get(last, "split")) == 1));
-#else
-        (void)unreachable;
-        CHECK(met);
-#endif
+        double settled = m > 0 ? median(fps, m) : 0;
+        /* Either the goal is met, or, on a machine too slow or too busy for any split to reach
+         * it (a sanitized build, a loaded CI runner), the agent says so, runs at the fastest
+         * split (1 for the ball tracker) and indeed stays below the goal there. */
+        CHECK(settled >= GOAL || (unreachable && settled < GOAL &&
+                                  json_integer_value(json_object_get(last, "split")) == 1));
         if (check_failed)
             dump(stats);
         json_decref(stats);
