@@ -20,7 +20,6 @@ struct agent {
     const struct edge_opts *o;
     const struct app *app;
     const struct agent_signals *sig;
-    const volatile sig_atomic_t *stop; /* &sig->stop */
     struct source *src;
     struct transport *tp;
     struct inflight *fl;
@@ -46,6 +45,8 @@ struct agent {
     double factor;     /* slowdown in force for the current frame */
     bool slowdown_off; /* the last state of sig->slowdown_off seen */
     struct uplink uplink;
+    struct uplink pacer; /* --rate: one capture slot per frame, booked like a link carrying
+                          * one unit per frame (late frames start at once, no catch-up burst) */
     double win_publish_us;
     /* stage times the cloud reported in this window's results (transport thread writes) */
     pthread_mutex_t cloud_lock;
@@ -143,7 +144,6 @@ static enum es_err publish_state(struct agent *a)
         return err;
     }
     a->win_bytes += len;
-    a->run_bytes += len;
     return ES_OK;
 }
 
@@ -152,7 +152,6 @@ static void account_stages(struct agent *a, unsigned end)
     for (unsigned i = 0; i < end && i < STATE_MAX_STAGES; i++) {
         a->win_stage_sum[i] += a->st.stage_us[i];
         a->win_stage_n[i]++;
-        a->run_stage_sum[i] += a->st.stage_us[i];
     }
 }
 
@@ -160,7 +159,7 @@ static void account_stages(struct agent *a, unsigned end)
  * a failure of one frame is counted and logged, and the run goes on. */
 static enum es_err frame_step(struct agent *a, uint64_t seq)
 {
-    if (a->tp && inflight_wait_slot(a->fl, seq, a->stop) != ES_OK)
+    if (a->tp && inflight_wait_slot(a->fl, seq, &a->sig->stop) != ES_OK)
         return ES_ESTOPPED;
     bool off = a->sig->slowdown_off != 0;
     if (off != a->slowdown_off) {
@@ -270,8 +269,9 @@ static void decide(struct agent *a, const struct stats *s, int64_t now, const do
         snprintf(a->reason, sizeof a->reason, "%s", reason);
 }
 
-/* Ends a measurement window: prints one line, publishes stats, lets automatic mode move. */
-static void end_window(struct agent *a, int64_t now)
+/* Ends a measurement window: prints one line, publishes stats, lets automatic mode move
+ * (except after the last window, which no frame follows), adds the window to the run's totals. */
+static void end_window(struct agent *a, int64_t now, bool last)
 {
     double elapsed = (double)(now - a->win_start_us) / 1e6;
     struct inflight_window w = {0};
@@ -308,8 +308,11 @@ static void end_window(struct agent *a, int64_t now)
     a->prev_split = a->split;
     if (a->tp)
         publish_stats(a, &s);
-    if (a->sched && a->win_frames)
+    if (a->sched && a->win_frames && !last)
         decide(a, &s, now, cloud_us, a->win_publish_us / frames);
+    a->run_bytes += a->win_bytes;
+    for (unsigned i = 0; i < STATE_MAX_STAGES; i++)
+        a->run_stage_sum[i] += a->win_stage_sum[i];
     a->win_start_us = now;
     a->win_frames = 0;
     a->win_bytes = 0;
@@ -338,7 +341,7 @@ static enum es_err connect_broker(struct agent *a)
         struct sched_config sc = {.nstages = a->app->nstages,
                                   .goal_fps = o->goal_fps,
                                   .start_split = o->split,
-                                  .uplink_bytes_per_s = o->uplink_kbps * 1000.0 / 8.0};
+                                  .uplink_bytes_per_s = a->uplink.bytes_per_s};
         a->sched = sched_new(&sc);
         if (!a->sched)
             err = ES_ENOMEM;
@@ -380,19 +383,6 @@ static void agent_teardown(struct agent *a)
     free(a->buf);
 }
 
-/* Sleeps until the next capture time when --rate paces capture. */
-static void pace(struct agent *a, int64_t *next_us)
-{
-    if (a->o->rate <= 0)
-        return;
-    int64_t now = clock_mono_us();
-    if (*next_us > now)
-        clock_sleep_us(*next_us - now);
-    else
-        *next_us = now; /* running late: do not try to catch up with a burst */
-    *next_us += (int64_t)(1e6 / a->o->rate);
-}
-
 /* One closing line for scripts and benchmarks: whole-run throughput, bytes and stage times.
  * edge_s is capture to last frame sent; e2e_s is capture to last result (or the drain end). */
 static void log_summary(struct agent *a, double edge_s, double e2e_s)
@@ -416,31 +406,31 @@ static void log_summary(struct agent *a, double edge_s, double e2e_s)
 
 enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *sig)
 {
-    struct agent a = {.o = opts, .sig = sig, .stop = &sig->stop, .factor = 1};
+    struct agent a = {.o = opts, .sig = sig};
     pthread_mutex_init(&a.cloud_lock, NULL);
     a.uplink.bytes_per_s = opts->uplink_kbps * 1000.0 / 8.0;
+    a.pacer.bytes_per_s = opts->rate;
     enum es_err err = agent_setup(&a);
     if (err != ES_OK)
         goto cleanup;
     a.prev_split = a.split;
     a.win_start_us = clock_mono_us();
     a.run_start_us = a.win_start_us;
-    int64_t next_us = a.win_start_us;
     for (uint64_t seq = 0; !sig->stop && (!opts->frames || seq < opts->frames); seq++) {
-        pace(&a, &next_us);
+        clock_sleep_us(uplink_book(&a.pacer, clock_mono_us(), 1));
         err = frame_step(&a, seq);
         if (err == ES_EEOF || err == ES_ESTOPPED)
             break;
         int64_t now = clock_mono_us();
         if (now - a.win_start_us >= (int64_t)(opts->window_s * 1e6))
-            end_window(&a, now);
+            end_window(&a, now, false);
     }
     err = ES_OK;
     int64_t sent_us = clock_mono_us();
     if (a.fl)
         inflight_drain(a.fl, (int64_t)(opts->result_timeout_s * 1e6));
     int64_t done_us = clock_mono_us();
-    end_window(&a, done_us);
+    end_window(&a, done_us, true);
     log_summary(&a, (double)(sent_us - a.run_start_us) / 1e6,
                 (double)(done_us - a.run_start_us) / 1e6);
 cleanup:

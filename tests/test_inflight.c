@@ -30,6 +30,7 @@ static void test_window(void)
     inflight_take_window(f, &w);
     CHECK_EQ_INT(w.delivered, 2);
     CHECK_EQ_INT(w.unexpected, 2);
+    CHECK_EQ_INT(w.lost, 0); /* a cancelled frame was never sent: not lost */
     CHECK_EQ_DBL(w.latency_p50_ms, 1.0);
     CHECK_EQ_DBL(w.latency_p99_ms, 5.0);
     inflight_take_window(f, &w);
