@@ -42,6 +42,7 @@ int main(void)
     for (size_t i = 0; i < sizeof bad_worker / sizeof bad_worker[0]; i++) {
         CHECK_EQ_INT(run(bad_worker[i], err), 2);
         CHECK_EQ_INT(harness_count_lines(err, "cloud-worker:", &total), 1);
+        CHECK_EQ_INT(total, 1);
     }
     const char *help[] = {"edge-agent", "--help", NULL};
     CHECK_EQ_INT(run(help, NULL), 0);

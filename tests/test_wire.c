@@ -102,6 +102,7 @@ static void mask_case(int w, int h, uint8_t (*pix)(size_t, size_t))
     state_init(&dst, &toy_app);
     toy_header(&src);
     struct image *m = state_put_image(&src, TOY_MASK, w, h, 1);
+    CHECK(m != NULL);
     size_t n = (size_t)w * (size_t)h;
     for (size_t i = 0; m && i < n; i++)
         m->data[i] = pix(i, n);
@@ -216,11 +217,13 @@ static void test_numbers_edges(void)
     state_init(&dst, &toy_app);
     toy_header(&src);
     struct numbers *num = state_put_numbers(&src, TOY_CIRCLE, 0);
+    CHECK(num != NULL);
     if (num && roundtrip(&src, 5, &dst) == ES_OK) {
         CHECK(toy_same_field(&src, &dst, TOY_CIRCLE));
         CHECK_EQ_INT(dst.fields[TOY_CIRCLE].num.count, 0);
     }
     num = state_put_numbers(&src, TOY_CIRCLE, STATE_MAX_NUMBERS);
+    CHECK(num != NULL);
     const double special[] = {NAN, -NAN, INFINITY, -INFINITY, -0.0, DBL_MAX, DBL_MIN, 5e-324};
     for (unsigned i = 0; num && i < STATE_MAX_NUMBERS; i++)
         num->v[i] = i < 8 ? special[i] : i * 0.1;

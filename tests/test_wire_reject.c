@@ -129,7 +129,7 @@ static void test_header_rejects(void)
     m.b[3] = 2;
     EXPECT(m, ES_EVERSION, "version 2");
     m = header("ball", 5, "cam-01", 0, 0);
-    EXPECT(m, ES_EAPP, "ball");
+    EXPECT(m, ES_EAPP, "application ball,");
     m = header("Toy", 5, "cam-01", 0, 0);
     EXPECT(m, ES_EFORMAT, "application");
     m = header("", 5, "cam-01", 0, 0);
@@ -143,7 +143,7 @@ static void test_header_rejects(void)
         m = header("toy_ball", 5, bad_dev[i], 0, 0);
         EXPECT(m, ES_EFORMAT, "device");
     }
-    m = header("toy_ball", 5, "Cam_0123456789012345678901234567890123456789012345678901234567-", 0,
+    m = header("toy_ball", 5, "Cam_01234567890123456789012345678901234567890123456789012345678-", 0,
                0);
     EXPECT(m, ES_OK, NULL);
     const unsigned bad_split[] = {0, TOY_NSTAGES, STATE_MAX_STAGES, 255};

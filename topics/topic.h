@@ -22,7 +22,7 @@
 /* A buffer of TOPIC_MAX bytes holds every topic the builders produce. */
 #define TOPIC_MAX 192
 /* Longest valid id, in bytes. */
-#define TOPIC_ID_MAX 64
+#define TOPIC_ID_MAX STATE_DEVICE_MAX
 
 /* True when id is 1 to TOPIC_ID_MAX characters, each a letter, digit, '_' or '-'.
  * NULL is not valid. */

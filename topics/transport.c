@@ -303,7 +303,7 @@ enum es_err transport_connect(const struct transport_opts *opts, transport_msg_f
     int timeout_ms = (opts->connect_timeout_s > 0 ? opts->connect_timeout_s : 5) * 1000 + 2000;
     if (err == ES_OK && wait_request(t, timeout_ms, why, sizeof why) != 1) {
         if (!opts->tls)
-            probe_tcp(opts->host, opts->port ? opts->port : 1883, why, sizeof why);
+            probe_tcp(opts->host, t->port, why, sizeof why);
         log_msg(LOG_ERROR, "MQTT-CONNECT", "cannot connect to broker %s: %s", t->uri,
                 why[0] ? why : "timed out");
         err = ES_ECONNECT;
@@ -317,6 +317,34 @@ enum es_err transport_connect(const struct transport_opts *opts, transport_msg_f
     }
     *out = t;
     return ES_OK;
+}
+
+/* Starts a request the caller will wait for: its response options. For one filter, the
+ * SUBACK or UNSUBACK code is resp->reasonCode, which on_ok checks. */
+static MQTTAsync_responseOptions request_options(struct transport *t)
+{
+    start_request(t);
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.onSuccess5 = on_ok;
+    ro.onFailure5 = on_fail;
+    ro.context = t;
+    return ro;
+}
+
+/* Waits (up to 10 s) for the request whose Paho call returned rc. False with why set (the
+ * library's refusal, the broker's reason, or "timed out") when it did not succeed. */
+static bool await_request(struct transport *t, int rc, char *why, size_t whylen)
+{
+    why[0] = '\0';
+    if (rc != MQTTASYNC_SUCCESS) {
+        snprintf(why, whylen, "%s", MQTTAsync_strerror(rc));
+        return false;
+    }
+    if (wait_request(t, 10000, why, whylen) == 1)
+        return true;
+    if (!why[0])
+        snprintf(why, whylen, "timed out");
+    return false;
 }
 
 enum es_err transport_subscribe(struct transport *t, const char *filter, int qos)
@@ -336,19 +364,11 @@ enum es_err transport_subscribe(struct transport *t, const char *filter, int qos
     t->nsubs++;
     pthread_mutex_unlock(&t->lock);
 
-    start_request(t);
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.onSuccess5 = on_ok; /* one filter: its SUBACK code is resp->reasonCode */
-    ro.onFailure5 = on_fail;
-    ro.context = t;
-    int rc = MQTTAsync_subscribe(t->client, filter, qos, &ro);
-    char why[160] = "";
-    if (rc != MQTTASYNC_SUCCESS)
-        snprintf(why, sizeof why, "%s", MQTTAsync_strerror(rc));
-    else if (wait_request(t, 10000, why, sizeof why) == 1)
+    MQTTAsync_responseOptions ro = request_options(t);
+    char why[160];
+    if (await_request(t, MQTTAsync_subscribe(t->client, filter, qos, &ro), why, sizeof why))
         return ES_OK;
-    log_msg(LOG_ERROR, "MQTT-SUBSCRIBE", "cannot subscribe to %s on %s: %s", filter, t->uri,
-            why[0] ? why : "timed out");
+    log_msg(LOG_ERROR, "MQTT-SUBSCRIBE", "cannot subscribe to %s on %s: %s", filter, t->uri, why);
     return ES_EMQTT;
 }
 
@@ -363,20 +383,9 @@ enum es_err transport_unsubscribe_all(struct transport *t)
     pthread_mutex_unlock(&t->lock);
     enum es_err err = ES_OK;
     for (int i = 0; i < n; i++) {
-        start_request(t);
-        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-        ro.onSuccess5 = on_ok; /* one filter: its UNSUBACK code is resp->reasonCode */
-        ro.onFailure5 = on_fail;
-        ro.context = t;
-        int rc = MQTTAsync_unsubscribe(t->client, filters[i], &ro);
-        char why[160] = "";
-        if (rc != MQTTASYNC_SUCCESS)
-            snprintf(why, sizeof why, "%s", MQTTAsync_strerror(rc));
-        else if (wait_request(t, 10000, why, sizeof why) == 1)
-            why[0] = '\0';
-        else if (!why[0])
-            snprintf(why, sizeof why, "timed out");
-        if (why[0]) {
+        MQTTAsync_responseOptions ro = request_options(t);
+        char why[160];
+        if (!await_request(t, MQTTAsync_unsubscribe(t->client, filters[i], &ro), why, sizeof why)) {
             log_msg(LOG_ERROR, "MQTT-UNSUBSCRIBE", "cannot unsubscribe from %s on %s: %s",
                     filters[i], t->uri, why);
             err = ES_EMQTT;

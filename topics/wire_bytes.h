@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "state.h"
+#include "topic.h"
 #include "wire.h"
 
 #define WIRE_KNOWN_FLAGS ((uint32_t)(STATE_WANT_FRAME | STATE_ENDED))
@@ -83,17 +84,11 @@ static inline bool wire__valid_app_name(const char *s, size_t n)
     return true;
 }
 
+/* s[0..n) is a device id (topic_valid_id) with no NUL inside; s is NUL-terminated at or after
+ * n. */
 static inline bool wire__valid_device(const char *s, size_t n)
 {
-    if (n < 1 || n > STATE_DEVICE_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return strnlen(s, n + 1) == n && topic_valid_id(s);
 }
 
 #endif
