@@ -1,5 +1,8 @@
 #include "app.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -40,4 +43,18 @@ enum es_err app_run(struct stage_io *io, unsigned from, unsigned to, stage_hook_
             hook(hook_arg, i, took);
     }
     return ES_OK;
+}
+
+double app_float(float v)
+{
+    if (!isfinite(v))
+        return v;
+    char buf[32];
+    /* Nine significant digits always read back as the same float: stop at the first shorter
+     * precision that does. */
+    for (int prec = 1;; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
+        if (prec >= 9 || strtof(buf, NULL) == v)
+            return strtod(buf, NULL);
+    }
 }

@@ -63,6 +63,11 @@ struct app {
  * frame wants an annotated image. k == 0 or k >= nstages gives 0. */
 uint32_t app_live_fields(const struct app *app, unsigned k, bool annotate);
 
+/* The double closest to the shortest decimal that reads back as v. A float such as 27.9f widens
+ * to 27.899999618530273 and would print as 27.8999996185303; app_float(27.9f) prints as 27.9.
+ * Stages use it for float32 values (e.g. from OpenCV) before json_real. */
+double app_float(float v);
+
 /* Looks an application up by name among the built-in ones; NULL if none. */
 const struct app *app_find(const char *name);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "check.h"
 #include "result.h"
 
@@ -32,7 +33,7 @@ static void check_build(void)
 {
     /* The application's fields, with the radius as OpenCV's float32 would give it. */
     json_t *app = json_pack("{s:b,s:f,s:f,s:f,s:[i,i]}", "detected", 1, "x", 231.5, "y", 118.25,
-                            "radius", result_float(27.9f), "center", 232, 118);
+                            "radius", app_float(27.9f), "center", 232, 118);
     struct result_meta m = {.device = "cam-01",
                             .seq = 1042,
                             .split = 3,
@@ -89,15 +90,15 @@ static void check_build(void)
 
 static void check_numbers(void)
 {
-    /* Doubles print short, integers exactly; float32 values print short through result_float. */
+    /* Doubles print short, integers exactly; float32 values print short through app_float. */
     expect_dump(
         json_pack("[f,f,f,f,I]", 7.6, 0.1 + 0.2, 17.0, 1e-7, (json_int_t)1795000000123456LL),
         "[7.6,0.3,17.0,1e-7,1795000000123456]");
-    expect_dump(json_pack("[f,f,f,f]", (double)27.9f, result_float(27.9f), result_float(0.1f),
-                          result_float(118.25f)),
+    expect_dump(json_pack("[f,f,f,f]", (double)27.9f, app_float(27.9f), app_float(0.1f),
+                          app_float(118.25f)),
                 "[27.8999996185303,27.9,0.1,118.25]");
-    CHECK_EQ_DBL(result_float(5.0001f), 5.0001);
-    CHECK((float)result_float(3.14159274f) == 3.14159274f);
+    CHECK_EQ_DBL(app_float(5.0001f), 5.0001);
+    CHECK((float)app_float(3.14159274f) == 3.14159274f);
     CHECK(result_dump(NULL) == NULL);
 }
 

@@ -83,22 +83,6 @@ char *result_dump(const json_t *obj)
     return obj ? json_dumps(obj, RESULT_JSON_FLAGS) : NULL;
 }
 
-double result_float(float v)
-{
-    if (!isfinite(v))
-        return v;
-    char buf[32];
-    /* Nine significant digits always round-trip a float; stop at the first shorter one that
-     * does. */
-    for (int prec = 1; prec < 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
-        double d = strtod(buf, NULL);
-        if ((float)d == v)
-            return d;
-    }
-    return v;
-}
-
 /* *v = obj[key] as an integer in lo..hi. */
 static enum es_err get_int(const json_t *obj, const char *key, json_int_t lo, json_int_t hi,
                            json_int_t *v)

@@ -47,11 +47,6 @@ json_t *result_build(const json_t *app_fields, const struct result_meta *m);
  * the caller frees, or NULL when obj is NULL or memory runs out. */
 char *result_dump(const json_t *obj);
 
-/* The double closest to the shortest decimal that reads back as v. A float such as 27.9f widens
- * to 27.899999618530273 and would print as 27.8999996185303; result_float(27.9f) prints as
- * 27.9. Use it for float32 values (e.g. from OpenCV) before json_real. */
-double result_float(float v);
-
 /* What the edge needs back from a result it receives. */
 struct result_info {
     char device[STATE_DEVICE_MAX + 1];

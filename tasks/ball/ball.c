@@ -152,14 +152,7 @@ static enum es_err draw_circle(struct stage_io *io)
  * of 27.9f dumps as 27.9 (with JSON_REAL_PRECISION(15) or more) rather than 27.899999618530273. */
 static json_t *float_real(double v)
 {
-    float f = (float)v;
-    char buf[32];
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        if (strtof(buf, NULL) == f)
-            break;
-    }
-    return json_real(strtod(buf, NULL));
+    return json_real(app_float((float)v));
 }
 
 /* Sets key on obj to value (consumed). Returns false when value is NULL or setting failed. */
