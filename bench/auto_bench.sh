@@ -54,12 +54,7 @@ scenarios=(
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-auto-XXXXXX")
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'stop_pids "${pids[@]}"; rm -rf "$tmp"' EXIT
 
 # trace NAME SECONDS EDGE_ARGS...: runs the edge agent for SECONDS; its stats, one JSON message
 # per window, go to $out/auto_NAME.jsonl and its stderr to $out/auto_NAME.log.
@@ -79,17 +74,14 @@ trace() {
 # windows NAME: the windows of $out/auto_NAME.jsonl as "window_s fps split", one per line.
 windows() { jq -r '[.window_s, .fps, .split] | @tsv' "$out/auto_$1.jsonl"; }
 
-median() { sort -n | awk '{v[NR]=$1} END {print NR ? ((NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2) : 0}'; }
-
 if [ "$report_only" = 0 ]; then
   [ -x "$build/bin/edge-agent" ] || scripts/setup.sh "$build"
   port=$(free_port 0)
   start_broker "$tmp" "$port"
   pids+=("$BROKER_PID")
-  "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" --worker-id auto-bench-worker \
-    --stats-every 0 2>"$tmp/worker.log" &
-  pids+=($!)
-  timeout 10 bash -c "until grep -q WORKER-READY '$tmp/worker.log'; do sleep 0.05; done"
+  start_worker "$tmp/worker.log" "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
+    --worker-id auto-bench-worker --stats-every 0
+  pids+=("$WORKER_PID")
 
   needed=$(printf '%s\n' "${scenarios[@]}" | cut -d'|' -f5 | tr ' ' '\n' | cut -d= -f2 | sort -u)
   : >"$tmp/cal.txt"

@@ -15,14 +15,13 @@ slow=${SLOWDOWN:-4}
 
 run=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-bench-XXXXXX")
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
+trap 'stop_pids "${pids[@]}"; rm -rf "$run"' EXIT
 port=$(free_port 0)
 start_broker "$run" "$port"
 pids+=("$BROKER_PID")
-"$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" --worker-id bench-worker \
-  --stats-every 0 2>"$run/worker.log" &
-pids+=($!)
-timeout 10 bash -c "until grep -q WORKER-READY '$run/worker.log'; do sleep 0.05; done"
+start_worker "$run/worker.log" "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
+  --worker-id bench-worker --stats-every 0
+pids+=("$WORKER_PID")
 
 video=${1:-}
 if [ -z "$video" ]; then
@@ -30,7 +29,6 @@ if [ -z "$video" ]; then
   "$build/bin/make-video" "$video" 900
 fi
 
-median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 # one_config SOURCE SLOWDOWN SPLIT (0 = device-only): prints one table row
 one_config() {

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Shell helpers shared by the scripts: a free loopback port and a broker started from
-# broker-config/dev.conf on it.
+# Shell helpers shared by the scripts: a free loopback port, a broker started from
+# broker-config/dev.conf on it, a cloud worker waited for, stopping what was started, a median.
 
 # Prints a free TCP port on 127.0.0.1, preferring $1 when it is free.
 free_port() {
@@ -36,4 +36,34 @@ start_broker() {
   echo "mosquitto did not start on port $port:" >&2
   cat "$dir/mosquitto.log" >&2
   return 1
+}
+
+# start_worker LOG COMMAND...: runs a cloud-worker command in the background with stderr in LOG
+# and waits (up to 10 s) until it reports ready. Sets WORKER_PID.
+start_worker() {
+  local log=$1
+  shift
+  "$@" 2>"$log" &
+  # shellcheck disable=SC2034 # read by the scripts that source this file
+  WORKER_PID=$!
+  if ! timeout 10 bash -c "until grep -q WORKER-READY '$log'; do sleep 0.05; done"; then
+    echo "the cloud worker did not start:" >&2
+    cat "$log" >&2
+    return 1
+  fi
+}
+
+# stop_pids PID...: stops the processes, the last one given first (start order reversed, so an
+# edge agent stops before its worker and broker), and waits for each.
+stop_pids() {
+  local i
+  for ((i = $#; i >= 1; i--)); do
+    kill "${!i}" 2>/dev/null || true
+    wait "${!i}" 2>/dev/null || true
+  done
+}
+
+# median: the median of the numbers on stdin, one per line (0 when there are none).
+median() {
+  sort -n | awk '{v[NR]=$1} END {print NR ? ((NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2) : 0}'
 }

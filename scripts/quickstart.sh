@@ -11,22 +11,16 @@ scripts/setup.sh build
 run=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-quickstart-XXXXXX")
 port=$(free_port 1883)
 pids=()
-cleanup() { # newest first: the edge agent stops before the worker and the broker
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill "${pids[i]}" 2>/dev/null || true
-    wait "${pids[i]}" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT INT TERM
+trap 'stop_pids "${pids[@]}"' EXIT
+trap 'exit 130' INT TERM
 
 start_broker "$run" "$port"
 pids+=("$BROKER_PID")
 export HOST=127.0.0.1 PORT=$port
 echo "== broker on $HOST:$PORT (logs in $run)"
 
-build/bin/cloud-worker --worker-id worker-1 2>"$run/worker.log" &
-pids+=($!)
-timeout 10 bash -c "until grep -q WORKER-READY '$run/worker.log'; do sleep 0.1; done"
+start_worker "$run/worker.log" build/bin/cloud-worker --worker-id worker-1
+pids+=("$WORKER_PID")
 echo "== cloud worker ready"
 
 echo "== results on pipeline/results/# (mosquitto_sub), edge throughput lines from edge-agent:"

@@ -27,11 +27,7 @@ build-fuzz/bin/fuzz_wire -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stat
 grep -E "stat::number_of_executed_units|stat::peak_rss_mb" build-fuzz/fuzz.log
 
 echo "== formatting"
-bad=$(git ls-files '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror 2>&1 | grep -c "error:" || true)
-if [ "$bad" != 0 ]; then
-  git ls-files '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
-  exit 1
-fi
+git ls-files '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
 echo "== shell scripts"
 shellcheck scripts/*.sh bench/*.sh .ci/run
 echo "all tests passed"

@@ -18,7 +18,8 @@
 #include "result.h"
 #include "transport.h"
 
-const char *harness_bin(const char *name, char *buf, size_t len)
+/* Path of a program in the build's bin directory. */
+static const char *harness_bin(const char *name, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/%s", ES_BIN_DIR, name);
     return buf;
@@ -90,11 +91,14 @@ enum es_err broker_start(struct broker *b, const char *test_name)
         while (clock_mono_us() < deadline) {
             if (port_open(b->port))
                 return ES_OK;
-            if (waitpid(b->pid, NULL, WNOHANG) == b->pid)
-                break; /* exited: most likely the port was taken meanwhile */
+            if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
+                b->pid = 0; /* exited: most likely the port was taken meanwhile */
+                break;
+            }
             clock_sleep_us(10000);
         }
         harness_stop(b->pid, 1000);
+        b->pid = 0;
     }
     fprintf(stderr, "mosquitto did not start; its log:\n");
     broker_stop(b, true);
@@ -140,6 +144,8 @@ pid_t harness_spawn(const char *const argv[], const char *out_path, const char *
 
 int harness_wait(pid_t pid, int timeout_ms)
 {
+    if (pid <= 0) /* a failed spawn: never wait for or signal "any process" */
+        return -1;
     int64_t deadline = clock_mono_us() + (int64_t)timeout_ms * 1000;
     int status;
     for (;;) {
@@ -157,6 +163,8 @@ int harness_wait(pid_t pid, int timeout_ms)
 
 int harness_stop(pid_t pid, int timeout_ms)
 {
+    if (pid <= 0)
+        return -1;
     kill(pid, SIGTERM);
     return harness_wait(pid, timeout_ms);
 }

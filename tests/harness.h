@@ -67,7 +67,4 @@ bool results_once(json_t *results, json_int_t frames, const char *worker, bool *
 /* Publishes raw bytes on topic through a fresh connection (for hostile-input tests). */
 enum es_err harness_publish(const struct broker *b, const char *topic, const void *buf, size_t len);
 
-/* Path of a program in the build's bin directory. */
-const char *harness_bin(const char *name, char *buf, size_t len);
-
 #endif
