@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+
 struct msgq {
     pthread_mutex_t lock;
     pthread_cond_t ready;
@@ -54,6 +56,7 @@ bool msgq_push(struct msgq *q, const char *topic, const uint8_t *payload, size_t
     if (!m)
         return false;
     m->next = NULL;
+    m->queued_us = clock_mono_us();
     m->len = len;
     snprintf(m->topic, sizeof m->topic, "%s", topic);
     if (len)
@@ -107,4 +110,12 @@ size_t msgq_depth(struct msgq *q)
     size_t n = q->count;
     pthread_mutex_unlock(&q->lock);
     return n;
+}
+
+int64_t msgq_oldest_wait_us(struct msgq *q, int64_t now_us)
+{
+    pthread_mutex_lock(&q->lock);
+    int64_t w = q->head ? now_us - q->head->queued_us : 0;
+    pthread_mutex_unlock(&q->lock);
+    return w > 0 ? w : 0;
 }

@@ -9,6 +9,7 @@
 
 struct msg {
     struct msg *next;
+    int64_t queued_us; /* clock_mono_us() when pushed */
     size_t len;
     char topic[96];
     uint8_t payload[]; /* len bytes */
@@ -36,5 +37,8 @@ void msgq_close(struct msgq *q);
 
 /* Messages queued now. */
 size_t msgq_depth(struct msgq *q);
+
+/* How long the oldest queued message has waited at now_us (clock_mono_us); 0 when empty. */
+int64_t msgq_oldest_wait_us(struct msgq *q, int64_t now_us);
 
 #endif

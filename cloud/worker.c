@@ -22,15 +22,23 @@
 /* On stop: how long nothing may arrive before the queue is closed, and the longest wait. */
 #define DRAIN_QUIET_US 200000
 #define DRAIN_MAX_US 5000000
+/* Behind: the oldest queued frame has waited this long (an edge's shortest deadline is
+ * 250 ms). The worker then leaves the share group until its queue is empty again. */
+#define BEHIND_US 200000
+#define SERVE_TICK_US 10000
 
 struct worker {
     const struct worker_opts *o;
     struct transport *tp;
     struct msgq *q;
-    atomic_ullong received; /* messages taken into the queue */
-    atomic_ullong processed;
+    atomic_ullong received;  /* messages taken into the queue */
+    atomic_ullong processed; /* results published */
     atomic_ullong malformed;
-    atomic_ullong failed;
+    atomic_ullong failed;      /* a stage failed */
+    atomic_ullong unpublished; /* the result could not be published (not connected) */
+    bool serving;              /* subscribed to the stage topics (main thread only) */
+    int64_t behind_since_us;
+    unsigned long long behind_processed;
 };
 
 /* What one processing thread keeps between messages: a frame state per application. */
@@ -68,7 +76,8 @@ static struct state *state_for(struct thread_ctx *c, const struct app *app)
     return NULL;
 }
 
-static void publish_result(struct worker *w, struct state *st, struct stage_io *io, unsigned k)
+static enum es_err publish_result(struct worker *w, struct state *st, struct stage_io *io,
+                                  unsigned k)
 {
     char topic[TOPIC_MAX];
     struct result_meta m = {
@@ -84,11 +93,14 @@ static void publish_result(struct worker *w, struct state *st, struct stage_io *
     json_t *obj = result_build(io->result, &m);
     char *text = obj ? result_dump(obj) : NULL;
     json_decref(obj);
-    if (text && topic_results(topic, sizeof topic, st->device) == ES_OK)
-        transport_publish(w->tp, topic, text, strlen(text), w->o->qos, false);
+    enum es_err err = text ? topic_results(topic, sizeof topic, st->device) : ES_ENOMEM;
+    if (err == ES_OK)
+        err = transport_publish(w->tp, topic, text, strlen(text), w->o->qos, false);
     free(text);
-    if (io->jpeg && topic_frames(topic, sizeof topic, st->device) == ES_OK)
+    /* The picture is best effort (QoS 0); the result is what the edge waits for. */
+    if (err == ES_OK && io->jpeg && topic_frames(topic, sizeof topic, st->device) == ES_OK)
         transport_publish(w->tp, topic, io->jpeg, io->jpeg_len, 0, false);
+    return err;
 }
 
 /* Checks and decodes one message into a thread's state. Returns NULL on success, else why the
@@ -133,8 +145,12 @@ static void process(struct thread_ctx *c, const struct msg *m)
     struct stage_io io = {.st = st};
     enum es_err err = app_run(&io, k, st->app->nstages, NULL, NULL);
     if (err == ES_OK) {
-        publish_result(w, st, &io, k);
-        atomic_fetch_add(&w->processed, 1);
+        /* Not published (the broker is away): the edge runs the frame itself after its
+         * deadline, so the frame is counted, not retried here. */
+        if (publish_result(w, st, &io, k) == ES_OK)
+            atomic_fetch_add(&w->processed, 1);
+        else
+            atomic_fetch_add(&w->unpublished, 1);
     } else {
         atomic_fetch_add(&w->failed, 1);
         log_msg(LOG_ERROR, "WORKER-STAGE", "frame %s/%llu failed at split %u: %s", st->device,
@@ -157,7 +173,7 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-static enum es_err subscribe_stages(struct worker *w)
+static enum es_err subscribe_filters(struct worker *w)
 {
     char filter[TOPIC_MAX];
     if ((w->o->stages & ALL_STAGES) == ALL_STAGES) {
@@ -176,21 +192,70 @@ static enum es_err subscribe_stages(struct worker *w)
     return ES_OK;
 }
 
-static void log_stats(struct worker *w)
+/* Joins the share group, then tells the edges (retained status) which stages it serves. */
+static enum es_err join(struct worker *w)
 {
-    log_msg(LOG_INFO, "WORKER-STATS", "processed %llu, malformed %llu, failed %llu, queued %zu",
-            (unsigned long long)atomic_load(&w->processed),
-            (unsigned long long)atomic_load(&w->malformed),
-            (unsigned long long)atomic_load(&w->failed), msgq_depth(w->q));
+    enum es_err err = subscribe_filters(w);
+    if (err == ES_OK)
+        err = transport_set_stages(w->tp, w->o->stages & ALL_STAGES);
+    w->serving = err == ES_OK;
+    return err;
 }
 
-/* Waits for a stop signal, logging stats now and then. */
-static void serve(struct worker *w, const volatile sig_atomic_t *stop)
+/* Tells the edges it serves nothing, then leaves the share group: no edge counts on it while
+ * the broker still sends it frames. Frames already sent still arrive and are processed. */
+static void leave(struct worker *w)
+{
+    transport_set_stages(w->tp, 0);
+    if (transport_connected(w->tp))
+        transport_unsubscribe_all(w->tp);
+    w->serving = false;
+}
+
+static void log_stats(struct worker *w)
+{
+    log_msg(LOG_INFO, "WORKER-STATS",
+            "processed %llu, malformed %llu, failed %llu, unpublished %llu, queued %zu",
+            (unsigned long long)atomic_load(&w->processed),
+            (unsigned long long)atomic_load(&w->malformed),
+            (unsigned long long)atomic_load(&w->failed),
+            (unsigned long long)atomic_load(&w->unpublished), msgq_depth(w->q));
+}
+
+/* Leaves the share group while the oldest queued frame is older than BEHIND_US, so the broker
+ * hands frames to the other workers (or the edges run them), and joins again once the queue is
+ * empty. One line when it falls behind and one when it caught up. */
+static void keep_up(struct worker *w)
+{
+    int64_t now = clock_mono_us();
+    if (w->serving && msgq_oldest_wait_us(w->q, now) > BEHIND_US) {
+        log_msg(LOG_WARN, "WORKER-BEHIND",
+                "oldest of %zu queued frames waited %.0f ms: leaving the share group until the "
+                "queue is empty",
+                msgq_depth(w->q), (double)msgq_oldest_wait_us(w->q, now) / 1e3);
+        w->behind_since_us = now;
+        w->behind_processed = atomic_load(&w->processed);
+        leave(w);
+    } else if (!w->serving && msgq_depth(w->q) == 0 && transport_connected(w->tp) &&
+               join(w) == ES_OK) {
+        log_msg(LOG_INFO, "WORKER-CAUGHT-UP",
+                "queue empty after %.1f s (%llu frames processed meanwhile): serving again",
+                (double)(now - w->behind_since_us) / 1e6,
+                atomic_load(&w->processed) - w->behind_processed);
+    }
+}
+
+/* Waits for a stop signal, keeping up with the queue and logging stats now and then. Returns
+ * ES_ESTOPPED when another client took the worker id over. */
+static enum es_err serve(struct worker *w, const volatile sig_atomic_t *stop)
 {
     int64_t next = clock_mono_us() + (int64_t)(w->o->stats_s * 1e6);
     unsigned long long last = 0;
     while (!*stop) {
-        clock_sleep_us(50000);
+        if (transport_taken_over(w->tp))
+            return ES_ESTOPPED;
+        clock_sleep_us(SERVE_TICK_US);
+        keep_up(w);
         if (w->o->stats_s <= 0 || clock_mono_us() < next)
             continue;
         next += (int64_t)(w->o->stats_s * 1e6);
@@ -199,6 +264,7 @@ static void serve(struct worker *w, const volatile sig_atomic_t *stop)
             log_stats(w);
         last = now;
     }
+    return ES_OK;
 }
 
 /* Stops taking work without dropping any: leaves the share group, so the broker hands later
@@ -206,8 +272,8 @@ static void serve(struct worker *w, const volatile sig_atomic_t *stop)
  * for DRAIN_QUIET_US and the queue empty, or DRAIN_MAX_US in all). */
 static void drain(struct worker *w)
 {
-    if (transport_connected(w->tp))
-        transport_unsubscribe_all(w->tp);
+    if (w->serving)
+        leave(w);
     int64_t start = clock_mono_us(), quiet_since = start;
     unsigned long long seen = atomic_load(&w->received);
     while (clock_mono_us() - start < DRAIN_MAX_US) {
@@ -242,15 +308,18 @@ enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic
     struct transport_opts bo = opts->broker;
     bo.client_id = opts->worker_id;
     bo.role = "worker";
-    err = transport_connect(&bo, on_stage_msg, &w, &w.tp);
+    bo.on_msg = on_stage_msg;
+    bo.arg = &w;
+    err = transport_connect(&bo, &w.tp);
     if (err == ES_OK)
-        err = subscribe_stages(&w);
+        err = join(&w);
     if (err != ES_OK)
         goto cleanup;
     log_msg(LOG_INFO, "WORKER-READY", "worker %s serving on %s with %u threads", opts->worker_id,
             transport_uri(w.tp), opts->threads);
-    serve(&w, stop);
-    drain(&w);
+    err = serve(&w, stop);
+    if (err == ES_OK)
+        drain(&w);
 cleanup:
     if (w.q)
         msgq_close(w.q);

@@ -1,5 +1,6 @@
 #include "emulate.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,4 +71,21 @@ int64_t uplink_book(struct uplink *u, int64_t now_us, size_t len)
     int64_t wait = start - now_us;
     u->free_at_us = start + (int64_t)((double)len * 1e6 / u->bytes_per_s);
     return wait;
+}
+
+int64_t camclock_next(struct camclock *c, int64_t now_us, uint64_t *skipped)
+{
+    double now = (double)now_us;
+    if (!c->started) {
+        c->started = true;
+        c->next_us = now;
+    }
+    if (now >= c->next_us + c->period_us) {
+        double missed = floor((now - c->next_us) / c->period_us);
+        *skipped += (uint64_t)missed;
+        c->next_us += missed * c->period_us;
+    }
+    double wait = c->next_us - now;
+    c->next_us += c->period_us;
+    return wait > 0 ? (int64_t)wait : 0;
 }

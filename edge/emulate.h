@@ -1,8 +1,9 @@
-/* Device emulation for tests and demos: a slowdown that may change during a run, and an uplink
- * with a capped rate. Pure: time is passed in. */
+/* Device emulation for tests and demos: a slowdown that may change during a run, an uplink
+ * with a capped rate, and a camera clock. Pure: time is passed in. */
 #ifndef ES_EMULATE_H
 #define ES_EMULATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,5 +39,17 @@ struct uplink {
 /* Books len bytes sent at now_us and returns how long the sender must wait before it may send
  * (0 when the link is idle or unlimited). */
 int64_t uplink_book(struct uplink *u, int64_t now_us, size_t len);
+
+/* A camera producing a frame every period_us whether or not the device takes it (--rate). */
+struct camclock {
+    double period_us; /* > 0 */
+    double next_us;   /* when the next frame is produced; set on the first call */
+    bool started;
+};
+
+/* Books the next frame at now_us: returns how long to wait before capturing it (0 when late).
+ * Frames the camera produced while the device was busy, beyond the one it takes now, are added
+ * to *skipped: a real camera would have overwritten them. */
+int64_t camclock_next(struct camclock *c, int64_t now_us, uint64_t *skipped);
 
 #endif

@@ -22,6 +22,9 @@ enum {
     OPT_QOS,
     OPT_INFLIGHT,
     OPT_TIMEOUT,
+    OPT_SPOOL,
+    OPT_BUFFER,
+    OPT_BUFFER_MB,
     OPT_ANNOTATE,
     OPT_LOG,
     OPT_QUIET,
@@ -46,8 +49,14 @@ void edge_usage(FILE *out)
           "  --uplink-kbps N   emulate an uplink of N kbit/s for stage payloads\n"
           "  --window SECONDS  measurement window (default 3)\n"
           "  --qos 0|1         QoS of stage payloads (default 1)\n"
-          "  --inflight N      frames in flight without a result at most (default 16)\n"
-          "  --result-timeout S  count a frame lost after S seconds without result (default 10)\n"
+          "  --inflight N      frames in flight without a result at most (default 32)\n"
+          "  --result-timeout S  longest wait for a result after a publish (default 10); the\n"
+          "                    wait is max(5 x p99 round trip, 0.25 s) up to S; a frame is\n"
+          "                    published once more, then its remaining stages run here\n"
+          "  --spool DIR       keep results computed here in DIR until the broker has them\n"
+          "                    (survives a restart; default: in memory)\n"
+          "  --buffer N        store-and-forward buffer: N results at most (default 10000)\n"
+          "  --buffer-mb M     and M MiB at most (default 64); the oldest are dropped first\n"
           "  --annotate-every N  ask for an annotated JPEG every N frames (default 0: never)\n"
           "  --quiet           no throughput lines\n"
           "  --log-level L     error, warn, info (default) or debug\n"
@@ -68,8 +77,10 @@ static void defaults(struct edge_opts *o)
     o->slowdown.constant = 1;
     o->window_s = 3;
     o->qos = 1;
-    o->inflight = 16;
+    o->inflight = 32;
     o->result_timeout_s = 10;
+    o->buffer_entries = 10000;
+    o->buffer_bytes = 64u * 1024u * 1024u;
     char host[48] = "";
     gethostname(host, sizeof host - 1);
     snprintf(o->device_buf, sizeof o->device_buf, "edge-%s", host);
@@ -137,6 +148,21 @@ static int apply(struct edge_opts *o, int opt, const char *arg)
             return bad("--result-timeout must be a number of seconds >= 0.1");
         o->result_timeout_s = d;
         return 0;
+    case OPT_SPOOL:
+        if (!arg[0])
+            return bad("--spool must name a directory");
+        o->spool_dir = arg;
+        return 0;
+    case OPT_BUFFER:
+        if (cli_parse_long(arg, 1, 10000000, &l) != ES_OK)
+            return bad("--buffer must be an integer 1..10000000");
+        o->buffer_entries = (size_t)l;
+        return 0;
+    case OPT_BUFFER_MB:
+        if (cli_parse_long(arg, 1, 65536, &l) != ES_OK)
+            return bad("--buffer-mb must be an integer 1..65536");
+        o->buffer_bytes = (size_t)l * 1024u * 1024u;
+        return 0;
     case OPT_ANNOTATE:
         if (cli_parse_long(arg, 0, LONG_MAX, &l) != ES_OK)
             return bad("--annotate-every must be an integer >= 0");
@@ -203,6 +229,9 @@ int edge_parse_args(int argc, char **argv, struct edge_opts *o)
         {"qos", required_argument, NULL, OPT_QOS},
         {"inflight", required_argument, NULL, OPT_INFLIGHT},
         {"result-timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"buffer", required_argument, NULL, OPT_BUFFER},
+        {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
         {"annotate-every", required_argument, NULL, OPT_ANNOTATE},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"log-level", required_argument, NULL, OPT_LOG},

@@ -26,9 +26,12 @@ struct edge_opts {
     double window_s;          /* measurement window */
     int qos;                  /* for stage payloads */
     unsigned inflight;        /* frames in flight at most */
-    double result_timeout_s;
-    unsigned annotate_every; /* 0: never ask for annotated frames */
-    bool quiet;              /* no throughput lines */
+    double result_timeout_s;  /* longest wait for a result after one publish of a frame */
+    const char *spool_dir;    /* NULL: the store-and-forward buffer is in memory */
+    size_t buffer_entries;    /* store-and-forward buffer bound, entries */
+    size_t buffer_bytes;      /* and payload bytes */
+    unsigned annotate_every;  /* 0: never ask for annotated frames */
+    bool quiet;               /* no throughput lines */
     char device_buf[65];
 };
 

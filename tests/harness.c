@@ -260,10 +260,13 @@ struct collector *collector_start_on(const struct broker *b, const char *client_
         return NULL;
     pthread_mutex_init(&c->lock, NULL);
     c->by_device = json_object();
-    struct transport_opts o = {
-        .host = "127.0.0.1", .port = b->port, .client_id = client_id, .role = "test"};
-    if (transport_connect(&o, collect, c, &c->tp) != ES_OK ||
-        transport_subscribe(c->tp, filter, 1) != ES_OK) {
+    struct transport_opts o = {.host = "127.0.0.1",
+                               .port = b->port,
+                               .client_id = client_id,
+                               .role = "test",
+                               .on_msg = collect,
+                               .arg = c};
+    if (transport_connect(&o, &c->tp) != ES_OK || transport_subscribe(c->tp, filter, 1) != ES_OK) {
         collector_free(c);
         return NULL;
     }
@@ -343,7 +346,7 @@ enum es_err harness_publish(const struct broker *b, const char *topic, const voi
     struct transport_opts o = {
         .host = "127.0.0.1", .port = b->port, .client_id = "hostile", .role = "test"};
     struct transport *tp = NULL;
-    enum es_err err = transport_connect(&o, NULL, NULL, &tp);
+    enum es_err err = transport_connect(&o, &tp);
     if (err == ES_OK)
         err = transport_publish(tp, topic, buf, len, 1, false);
     if (err == ES_OK)

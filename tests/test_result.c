@@ -1,4 +1,4 @@
-/* Result, stats and status JSON: exact dumps, strict parsing and its rejections. */
+/* Result and stats JSON: exact dumps, strict parsing and its rejections. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,17 +280,66 @@ static void check_stats(void)
     CHECK(stats_build(NULL) == NULL);
 }
 
-static void check_status(void)
+/* A result computed by the edge itself says so, and the flag parses back. */
+static void check_fallback(void)
 {
-    char *s = status_dump("w-1", "worker", true);
-    CHECK(s && strcmp(s, "{\"state\":\"online\",\"client\":\"w-1\",\"role\":\"worker\"}") == 0);
-    free(s);
-    s = status_dump("cam-01", "edge", false);
-    CHECK(s && strcmp(s, "{\"state\":\"offline\",\"client\":\"cam-01\",\"role\":\"edge\"}") == 0);
-    free(s);
-    CHECK(status_dump("a/b", "edge", true) == NULL);
-    CHECK(status_dump("", "edge", true) == NULL);
-    CHECK(status_dump("w-1", NULL, true) == NULL);
+    const uint32_t st[] = {1, 2, 3};
+    struct result_meta m = {.device = "cam-01",
+                            .seq = 7,
+                            .split = 2,
+                            .captured_us = 10,
+                            .completed_us = 20,
+                            .stage_us = st,
+                            .nstages = 3,
+                            .fallback = true};
+    json_t *obj = result_build(NULL, &m);
+    char *text = result_dump(obj);
+    CHECK(text && strcmp(text, "{\"device\":\"cam-01\",\"seq\":7,\"split\":2,\"captured_us\":10,"
+                               "\"completed_us\":20,\"stage_us\":[1,2,3],\"fallback\":true}") == 0);
+    struct result_info info;
+    CHECK_EQ_INT(result_parse(text, strlen(text), &info), ES_OK);
+    CHECK(info.fallback);
+    free(text);
+    json_decref(obj);
+    const char *worker = "{\"device\":\"d\",\"seq\":1,\"split\":1,\"captured_us\":1,"
+                         "\"completed_us\":2,\"stage_us\":[],\"worker\":\"w\"}";
+    CHECK_EQ_INT(result_parse(worker, strlen(worker), &info), ES_OK);
+    CHECK(!info.fallback);
+    const char *bad = "{\"device\":\"d\",\"seq\":1,\"split\":1,\"captured_us\":1,"
+                      "\"completed_us\":2,\"stage_us\":[],\"fallback\":1}";
+    CHECK_EQ_INT(result_parse(bad, strlen(bad), &info), ES_EFORMAT);
+}
+
+/* The outcome counts of a window, after the members that were always there. */
+static void check_counts(void)
+{
+    const double stage_us[] = {1, 2};
+    struct stats_counts c = {.captured = 300,
+                             .results = 290,
+                             .fallback = 10,
+                             .retried = 4,
+                             .duplicates = 2,
+                             .buffered = 3,
+                             .dropped_full = 1,
+                             .dropped_io = 0,
+                             .dropped_error = 0,
+                             .skipped = 5};
+    struct stats s = {.device = "d",
+                      .split = 1,
+                      .fps = 100,
+                      .delivered_fps = 100,
+                      .window_s = 3,
+                      .stage_us = stage_us,
+                      .nstages = 2,
+                      .lost = 1,
+                      .counts = &c};
+    expect_dump(stats_build(&s),
+                "{\"device\":\"d\",\"mode\":\"manual\",\"split\":1,\"goal\":null,\"fps\":100.0,"
+                "\"delivered_fps\":100.0,\"window_s\":3.0,\"latency_ms\":{\"p50\":0.0,"
+                "\"p99\":0.0},\"bytes_per_frame\":0,\"stage_us\":[1,2],\"lost\":1,"
+                "\"goal_unreachable\":false,\"reason\":null,\"captured\":300,\"results\":290,"
+                "\"fallback\":10,\"retried\":4,\"duplicates\":2,\"buffered\":3,\"dropped\":"
+                "{\"buffer_full\":1,\"io\":0,\"error\":0},\"skipped\":5}");
 }
 
 int main(void)
@@ -300,6 +349,7 @@ int main(void)
     check_parse_ok();
     check_parse_rejects();
     check_stats();
-    check_status();
+    check_fallback();
+    check_counts();
     return check_exit();
 }

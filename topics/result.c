@@ -9,7 +9,7 @@
 
 /* Members result_build writes itself; an application field of the same name is left out. */
 static const char *const framework_members[] = {
-    "device", "seq", "split", "captured_us", "completed_us", "worker", "stage_us",
+    "device", "seq", "split", "captured_us", "completed_us", "worker", "stage_us", "fallback",
 };
 
 static bool is_framework_member(const char *key)
@@ -70,7 +70,8 @@ json_t *result_build(const json_t *app_fields, const struct result_meta *m)
               put(obj, "captured_us", json_integer(m->captured_us)) &&
               put(obj, "completed_us", json_integer(m->completed_us)) &&
               (!m->worker || put(obj, "worker", json_string(m->worker))) &&
-              put(obj, "stage_us", uint32_array(m->stage_us, m->nstages));
+              put(obj, "stage_us", uint32_array(m->stage_us, m->nstages)) &&
+              (!m->fallback || put(obj, "fallback", json_true()));
     if (!ok) {
         json_decref(obj);
         return NULL;
@@ -126,6 +127,10 @@ static enum es_err parse_members(const json_t *obj, struct result_info *r)
     const json_t *worker = json_object_get(obj, "worker");
     if (worker && !json_is_string(worker))
         return ES_EFORMAT;
+    const json_t *fallback = json_object_get(obj, "fallback");
+    if (fallback && !json_is_boolean(fallback))
+        return ES_EFORMAT;
+    r->fallback = json_is_true(fallback);
 
     json_int_t seq, split, captured, completed;
     enum es_err err;
@@ -196,6 +201,25 @@ static json_t *rounded_array(const double *v, unsigned n, double scale)
 #define FPS_SCALE 100.0   /* rates to 0.01 frames/s */
 #define TIME_SCALE 1000.0 /* ms and s to three decimals */
 
+static json_t *count(uint64_t v)
+{
+    return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+static bool put_counts(json_t *obj, const struct stats_counts *c)
+{
+    json_t *dropped = json_object();
+    bool ok = dropped && put(dropped, "buffer_full", count(c->dropped_full)) &&
+              put(dropped, "io", count(c->dropped_io)) &&
+              put(dropped, "error", count(c->dropped_error));
+    ok = ok && put(obj, "captured", count(c->captured)) && put(obj, "results", count(c->results)) &&
+         put(obj, "fallback", count(c->fallback)) && put(obj, "retried", count(c->retried)) &&
+         put(obj, "duplicates", count(c->duplicates)) && put(obj, "buffered", count(c->buffered)) &&
+         put(obj, "dropped", json_incref(dropped)) && put(obj, "skipped", count(c->skipped));
+    json_decref(dropped);
+    return ok;
+}
+
 json_t *stats_build(const struct stats *s)
 {
     if (!s || !s->device || s->nstages > STATE_MAX_STAGES || (s->nstages && !s->stage_us))
@@ -218,22 +242,12 @@ json_t *stats_build(const struct stats *s)
          put(obj, "goal_unreachable", json_boolean(s->goal_unreachable)) &&
          put(obj, "reason", s->reason ? json_string(s->reason) : json_null()) &&
          (!s->predicted_fps ||
-          put(obj, "predicted_fps", rounded_array(s->predicted_fps, s->nstages, FPS_SCALE)));
+          put(obj, "predicted_fps", rounded_array(s->predicted_fps, s->nstages, FPS_SCALE))) &&
+         (!s->counts || put_counts(obj, s->counts));
     json_decref(latency);
     if (!ok) {
         json_decref(obj);
         return NULL;
     }
     return obj;
-}
-
-char *status_dump(const char *client_id, const char *role, bool online)
-{
-    if (!topic_valid_id(client_id) || !role)
-        return NULL;
-    json_t *obj = json_pack("{s:s,s:s,s:s}", "state", online ? "online" : "offline", "client",
-                            client_id, "role", role);
-    char *s = result_dump(obj);
-    json_decref(obj);
-    return s;
 }

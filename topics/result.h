@@ -1,4 +1,4 @@
-/* The JSON messages: per-frame results, per-window stats and client status (shapes in
+/* The JSON messages: per-frame results and per-window stats (shapes in
  * DESIGN.md). Everything is built with Jansson and dumped with RESULT_JSON_FLAGS, so a double
  * such as 7.6 prints as 7.6 rather than 7.6000000000000005 and integers print exactly.
  *
@@ -29,13 +29,16 @@ struct result_meta {
     unsigned split;     /* 0 in device-only mode */
     int64_t captured_us;
     int64_t completed_us;
-    const char *worker;       /* NULL in device-only mode: then "worker" is omitted */
+    const char *worker;       /* NULL in device-only mode and for fallback results: then
+                               * "worker" is omitted */
+    bool fallback;            /* the edge ran the cloud's stages itself: "fallback": true */
     const uint32_t *stage_us; /* nstages entries; may be NULL when nstages is 0 */
     unsigned nstages;         /* at most STATE_MAX_STAGES */
 };
 
 /* Builds a new result object: "device", "seq", "split", then every member of app_fields in its
- * order, then "captured_us", "completed_us", "worker" (when m->worker is set) and "stage_us".
+ * order, then "captured_us", "completed_us", "worker" (when m->worker is set), "stage_us" and
+ * "fallback": true (only when m->fallback).
  * app_fields is borrowed and may be NULL; its values are shared with the new object (reference
  * counted, not deep-copied). A member of app_fields named like one of the framework's members
  * above is left out. Returns NULL when memory runs out, app_fields is not an object, m or
@@ -56,17 +59,33 @@ struct result_info {
     int64_t completed_us;
     unsigned nstages;
     uint32_t stage_us[STATE_MAX_STAGES];
+    bool fallback; /* "fallback": true: computed by the edge itself */
 };
 
 /* Parses the result message buf[0..len) into *out. Strict: the message must be one JSON object
  * with "device" (a valid id, see topic_valid_id), "seq" (integer >= 0), "split" (integer,
  * 0..STATE_MAX_STAGES-1), "captured_us" and "completed_us" (integers >= 0), "stage_us" (array
- * of integers 0..UINT32_MAX) and, if present, "worker" (string); other members are ignored.
+ * of integers 0..UINT32_MAX) and, if present, "worker" (string) and "fallback" (boolean); other
+ * members are ignored.
  * Returns ES_EINVAL for a NULL argument, ES_ELIMIT when len exceeds RESULT_MAX_BYTES or
  * stage_us has more than STATE_MAX_STAGES entries, ES_EFORMAT for anything else malformed
  * (not JSON, a duplicate key, a missing member, a wrong type or a value out of range). *out is
  * written only on success. */
 enum es_err result_parse(const char *buf, size_t len, struct result_info *out);
+
+/* What became of the frames of one window (counts, not rates). */
+struct stats_counts {
+    uint64_t captured;      /* frames captured and run through the local stages */
+    uint64_t results;       /* results accepted from workers */
+    uint64_t fallback;      /* frames whose remaining stages ran on the device */
+    uint64_t retried;       /* frames published again after a missed deadline */
+    uint64_t duplicates;    /* extra results for frames already answered */
+    uint64_t buffered;      /* results waiting in the store-and-forward buffer now */
+    uint64_t dropped_full;  /* buffered results dropped, oldest first, from a full buffer */
+    uint64_t dropped_io;    /* buffered results lost to a spool directory error */
+    uint64_t dropped_error; /* frames a stage failed on */
+    uint64_t skipped;       /* camera frames missed: the device was too slow for --rate */
+};
 
 /* One measurement window of one device, as published on pipeline/stats/<device>. */
 struct stats {
@@ -83,21 +102,19 @@ struct stats {
     unsigned nstages;
     uint64_t lost;
     bool goal_unreachable;
-    const char *reason;          /* why the split moved or stayed; NULL prints null */
-    const double *predicted_fps; /* per split 0..nstages-1, may be NULL (then omitted) */
+    const char *reason;                /* why the split moved or stayed; NULL prints null */
+    const double *predicted_fps;       /* per split 0..nstages-1, may be NULL (then omitted) */
+    const struct stats_counts *counts; /* may be NULL (then omitted) */
 };
 
 /* Builds the stats object, members in this order: device, mode ("auto" or "manual"), split,
  * goal (null in manual mode), fps, delivered_fps, window_s, latency_ms {p50, p99},
- * bytes_per_frame, stage_us, lost, goal_unreachable, reason, predicted_fps. Rates are rounded
+ * bytes_per_frame, stage_us, lost, goal_unreachable, reason, predicted_fps, then with counts:
+ * captured, results, fallback, retried, duplicates, buffered, dropped {buffer_full, io, error},
+ * skipped. Rates are rounded
  * to 0.01 frames/s, times in ms and s to 0.001, bytes_per_frame and stage_us to integers; a
  * value that is not finite prints as null. Returns NULL when memory runs out, s or s->device is
  * NULL, stage_us is NULL with nstages > 0, or nstages exceeds STATE_MAX_STAGES. */
 json_t *stats_build(const struct stats *s);
-
-/* The retained status message {"state":"online"|"offline","client":CLIENT_ID,"role":ROLE},
- * dumped with RESULT_JSON_FLAGS; the caller frees it. NULL when client_id is not a valid id,
- * role is NULL or not UTF-8, or memory runs out. */
-char *status_dump(const char *client_id, const char *role, bool online);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #define STAGE_PREFIX "pipeline/stage/"
+#define STATUS_PREFIX "pipeline/status/"
 
 bool topic_valid_id(const char *id)
 {
@@ -89,6 +90,17 @@ enum es_err topic_stats(char *buf, size_t n, const char *device)
 enum es_err topic_status(char *buf, size_t n, const char *client_id)
 {
     return per_id(buf, n, "status", client_id);
+}
+
+const char *topic_status_all(void)
+{
+    return STATUS_PREFIX "+";
+}
+
+bool topic_is_status(const char *topic)
+{
+    size_t plen = strlen(STATUS_PREFIX);
+    return topic && strncmp(topic, STATUS_PREFIX, plen) == 0 && topic_valid_id(topic + plen);
 }
 
 enum es_err topic_frames(char *buf, size_t n, const char *device)

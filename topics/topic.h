@@ -47,6 +47,12 @@ enum es_err topic_stats(char *buf, size_t n, const char *device);
 /* pipeline/status/CLIENT_ID */
 enum es_err topic_status(char *buf, size_t n, const char *client_id);
 
+/* The filter for every client's status, pipeline/status/+ (a constant string). */
+const char *topic_status_all(void);
+
+/* True when topic is pipeline/status/ID for a valid id. NULL is not. */
+bool topic_is_status(const char *topic);
+
 /* pipeline/frames/DEVICE */
 enum es_err topic_frames(char *buf, size_t n, const char *device);
 

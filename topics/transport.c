@@ -1,12 +1,12 @@
-#include "transport.h"
+#include "transport_impl.h"
 
 #include <MQTTAsync.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,100 +15,121 @@
 
 #include "clock.h"
 #include "log.h"
-#include "result.h"
+#include "status.h"
 #include "topic.h"
 
-#define MAX_SUBS 16
-#define MAX_BUFFERED 100000
+void transport__bump_locked(struct transport *t)
+{
+    t->events++;
+    pthread_cond_broadcast(&t->cond);
+}
 
-struct subscription {
-    char *filter;
-    int qos;
-};
-
-/* The outcome of one request (connect, subscribe, disconnect) that a caller waits for. */
-struct pending {
-    int state; /* 0 waiting, 1 succeeded, -1 failed */
-    char why[160];
-};
-
-struct transport {
-    MQTTAsync client;
-    char uri[320];
-    int port;
-    char status_topic[TOPIC_MAX];
-    char *online;
-    char *offline;
-    transport_msg_fn on_msg;
-    void *arg;
-    atomic_bool connected;
-    pthread_mutex_t lock; /* guards req, subs */
-    pthread_cond_t cond;
-    struct pending req;
-    struct subscription subs[MAX_SUBS];
-    int nsubs;
-};
-
-static void finish(struct transport *t, int state, const char *why)
+static void finish(struct transport *t, struct pending *p, int state, const char *why)
 {
     pthread_mutex_lock(&t->lock);
-    t->req.state = state;
-    snprintf(t->req.why, sizeof t->req.why, "%s", why ? why : "");
-    pthread_cond_broadcast(&t->cond);
+    p->state = state;
+    snprintf(p->why, sizeof p->why, "%s", why ? why : "");
+    transport__bump_locked(t);
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Waits for the current request; returns its state (0 on timeout). */
-static int wait_request(struct transport *t, int timeout_ms, char *why, size_t whylen)
+/* Waits (t->lock held) on the condition until deadline_us (clock_mono_us); false on timeout. */
+bool transport__wait_until_locked(struct transport *t, int64_t deadline_us)
+{
+    int64_t left = deadline_us - clock_mono_us();
+    if (left <= 0)
+        return false;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + (left % 1000000) * 1000;
+    ts.tv_sec += left / 1000000 + ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+    return true;
+}
+
+/* Waits for request p; returns its state (0 on timeout) and copies its reason into why. */
+int transport__wait_request(struct transport *t, struct pending *p, int timeout_ms, char *why,
+                            size_t whylen)
 {
     int64_t deadline = clock_mono_us() + (int64_t)timeout_ms * 1000;
     pthread_mutex_lock(&t->lock);
-    while (t->req.state == 0) {
-        int64_t left = deadline - clock_mono_us();
-        if (left <= 0)
-            break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (left % 1000000) * 1000;
-        ts.tv_sec += left / 1000000 + ns / 1000000000;
-        ts.tv_nsec = ns % 1000000000;
-        pthread_cond_timedwait(&t->cond, &t->lock, &ts);
-    }
-    int state = t->req.state;
+    while (p->state == 0 && transport__wait_until_locked(t, deadline))
+        ;
+    int state = p->state;
     if (why)
-        snprintf(why, whylen, "%s", t->req.why);
+        snprintf(why, whylen, "%s", p->why);
     pthread_mutex_unlock(&t->lock);
     return state;
 }
 
-static void start_request(struct transport *t)
+static const char *failure_text(const MQTTAsync_failureData5 *resp)
 {
-    pthread_mutex_lock(&t->lock);
-    t->req.state = 0;
-    t->req.why[0] = '\0';
-    pthread_mutex_unlock(&t->lock);
+    if (resp && resp->message)
+        return resp->message;
+    if (resp && resp->reasonCode)
+        return MQTTReasonCode_toString(resp->reasonCode);
+    return resp ? MQTTAsync_strerror(resp->code) : "failed";
 }
 
-static void on_ok(void *ctx, MQTTAsync_successData5 *resp)
+void transport__req_ok(void *ctx, MQTTAsync_successData5 *resp)
 {
     struct transport *t = ctx;
     if (resp && resp->reasonCode >= MQTTREASONCODE_UNSPECIFIED_ERROR)
-        finish(t, -1, MQTTReasonCode_toString(resp->reasonCode));
+        finish(t, &t->req, -1, MQTTReasonCode_toString(resp->reasonCode));
     else
-        finish(t, 1, NULL);
+        finish(t, &t->req, 1, NULL);
 }
 
-static void on_fail(void *ctx, MQTTAsync_failureData5 *resp)
+void transport__req_fail(void *ctx, MQTTAsync_failureData5 *resp)
 {
     struct transport *t = ctx;
-    const char *why = "failed";
-    if (resp && resp->message)
-        why = resp->message;
-    else if (resp && resp->reasonCode)
-        why = MQTTReasonCode_toString(resp->reasonCode);
-    else if (resp)
-        why = MQTTAsync_strerror(resp->code);
-    finish(t, -1, why);
+    finish(t, &t->req, -1, failure_text(resp));
+}
+
+/* The connect succeeded; on_connected, which Paho calls next, finishes t->conn once the
+ * connection is usable. */
+static void on_conn_ok(void *ctx, MQTTAsync_successData5 *resp)
+{
+    (void)ctx;
+    (void)resp;
+}
+
+static void on_conn_fail(void *ctx, MQTTAsync_failureData5 *resp)
+{
+    struct transport *t = ctx;
+    finish(t, &t->conn, -1, failure_text(resp));
+}
+
+/* Gives the client id up for good: another process holds it. */
+static void take_over(struct transport *t, const char *how)
+{
+    pthread_mutex_lock(&t->lock);
+    bool first = !t->taken_over;
+    t->taken_over = true;
+    transport__bump_locked(t);
+    pthread_mutex_unlock(&t->lock);
+    if (!first)
+        return;
+    log_msg(LOG_ERROR, "MQTT-TAKEN-OVER",
+            "client id %s is in use by another client on %s (%s); giving it up", t->o.client_id,
+            t->uri, how);
+    if (t->o.on_event)
+        t->o.on_event(t->o.arg, TRANSPORT_TAKEN_OVER);
+}
+
+/* A message on this client's own status topic: a session other than ours that started later
+ * (ties broken by the session text) means a newer process now owns the id. */
+static void check_own_status(struct transport *t, const uint8_t *payload, size_t len)
+{
+    struct status_info other;
+    if (status_parse((const char *)payload, len, &other) != ES_OK ||
+        strcmp(other.session, t->self.session) == 0)
+        return;
+    bool newer = other.since_us > t->self.since_us ||
+                 (other.since_us == t->self.since_us && strcmp(other.session, t->self.session) > 0);
+    if (newer)
+        take_over(t, "a process started later connected with it");
 }
 
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
@@ -116,8 +137,10 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
     struct transport *t = ctx;
     (void)topic_len;
     bool taken = true;
-    if (t->on_msg)
-        taken = t->on_msg(t->arg, topic, msg->payload, (size_t)msg->payloadlen);
+    if (strcmp(topic, t->status_topic) == 0)
+        check_own_status(t, msg->payload, (size_t)msg->payloadlen);
+    else if (t->o.on_msg)
+        taken = t->o.on_msg(t->o.arg, topic, msg->payload, (size_t)msg->payloadlen);
     if (!taken)
         return 0; /* Paho keeps the message and delivers it again later */
     MQTTAsync_freeMessage(&msg);
@@ -125,64 +148,228 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
     return 1;
 }
 
+static void on_delivered(void *ctx, MQTTAsync_token token)
+{
+    struct transport *t = ctx;
+    (void)token;
+    pthread_mutex_lock(&t->lock);
+    transport__bump_locked(t);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void transport__publish_fail(void *ctx, MQTTAsync_failureData5 *resp)
+{
+    struct transport *t = ctx;
+    pthread_mutex_lock(&t->lock);
+    if (resp)
+        t->failed[t->nfailed++ % FAILED_RING] = (struct transport_ticket){resp->token, t->epoch};
+    transport__bump_locked(t);
+    pthread_mutex_unlock(&t->lock);
+}
+
 static void on_connection_lost(void *ctx, char *cause)
 {
     struct transport *t = ctx;
-    atomic_store(&t->connected, false);
+    pthread_mutex_lock(&t->lock);
+    bool was = t->connected;
+    t->connected = false;
+    t->attempts = 0;
+    t->down_since_us = clock_mono_us();
+    bool quiet = t->taken_over || t->closing;
+    transport__bump_locked(t);
+    pthread_mutex_unlock(&t->lock);
+    if (!was || quiet)
+        return;
     log_msg(LOG_WARN, "MQTT-LOST", "connection to broker %s lost: %s; reconnecting", t->uri,
-            cause ? cause : "unknown cause");
+            cause ? cause : "connection closed");
+    if (t->o.on_event)
+        t->o.on_event(t->o.arg, TRANSPORT_DOWN);
 }
 
-static void publish_status(struct transport *t, bool online)
+static void on_disconnected(void *ctx, MQTTProperties *props, enum MQTTReasonCodes rc)
 {
-    const char *msg = online ? t->online : t->offline;
-    transport_publish(t, t->status_topic, msg, strlen(msg), 1, true);
+    struct transport *t = ctx;
+    (void)props;
+    if (rc == MQTTREASONCODE_SESSION_TAKEN_OVER)
+        take_over(t, "the broker said the session was taken over");
+    else
+        log_msg(LOG_WARN, "MQTT-DISCONNECTED", "broker %s disconnected this client: %s", t->uri,
+                MQTTReasonCode_toString(rc));
 }
 
 /* Paho leaves Nagle's algorithm on, which holds small QoS 1 publishes and acks back for tens of
- * milliseconds (paho.mqtt.c #530). Paho does not hand out its socket, so find the process's TCP
- * sockets connected to the broker's port and set TCP_NODELAY on them. Harmless if repeated. */
-static void disable_nagle(int port)
+ * milliseconds (paho.mqtt.c #530), and it hands out no socket. Its socket is the process's TCP
+ * socket connected to the broker's address and port: find it among /proc/self/fd and set
+ * TCP_NODELAY. Another connection of this process to the same broker gets it too, harmlessly. */
+static bool is_broker(const struct transport *t, const struct sockaddr_storage *a)
 {
-    for (int fd = 0; fd < 1024; fd++) {
-        int type = 0;
+    for (int i = 0; i < t->npeers; i++) {
+        const struct sockaddr_storage *p = &t->peers[i];
+        if (p->ss_family != a->ss_family)
+            continue;
+        if (a->ss_family == AF_INET) {
+            const struct sockaddr_in *x = (const void *)a, *y = (const void *)p;
+            if (x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr)
+                return true;
+        } else if (a->ss_family == AF_INET6) {
+            const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)p;
+            if (x->sin6_port == y->sin6_port &&
+                memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+static void disable_nagle(const struct transport *t)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        int type = 0, one = 1;
         socklen_t tlen = sizeof type;
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
-            getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
+        if (*end || end == e->d_name || fd == dirfd(dir) ||
+            getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
+            getpeername((int)fd, (struct sockaddr *)&peer, &plen) != 0 || !is_broker(t, &peer))
             continue;
-        int peer_port = -1;
-        if (peer.ss_family == AF_INET)
-            peer_port = ntohs(((struct sockaddr_in *)&peer)->sin_port);
-        else if (peer.ss_family == AF_INET6)
-            peer_port = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
-        int one = 1;
-        if (peer_port == port)
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
+    closedir(dir);
 }
 
-/* Runs on every successful connection, the first one and each automatic reconnect. */
+/* The online status, dumped from t->self; the caller frees it. */
+static char *online_status(struct transport *t)
+{
+    pthread_mutex_lock(&t->lock);
+    struct status_info s = t->self;
+    pthread_mutex_unlock(&t->lock);
+    s.online = true;
+    return status_dump(&s);
+}
+
+static void publish_online(struct transport *t)
+{
+    char *msg = online_status(t);
+    if (msg)
+        transport_publish(t, t->status_topic, msg, strlen(msg), 1, true);
+    free(msg);
+}
+
+/* Renews the subscriptions, this client's own status topic first (so a status left by another
+ * process with this id arrives before ours replaces it), then announces the client online. */
+static void renew(struct transport *t)
+{
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    int rc = MQTTAsync_subscribe(t->client, t->status_topic, 1, &ro);
+    char *filters[MAX_SUBS];
+    int qos[MAX_SUBS];
+    pthread_mutex_lock(&t->lock);
+    int n = t->nsubs;
+    for (int i = 0; i < n; i++) {
+        filters[i] = strdup(t->subs[i].filter);
+        qos[i] = t->subs[i].qos;
+    }
+    pthread_mutex_unlock(&t->lock);
+    for (int i = 0; i < n && rc == MQTTASYNC_SUCCESS; i++) {
+        MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
+        if (filters[i])
+            rc = MQTTAsync_subscribe(t->client, filters[i], qos[i], &r);
+    }
+    for (int i = 0; i < n; i++)
+        free(filters[i]);
+    if (rc != MQTTASYNC_SUCCESS)
+        log_msg(LOG_ERROR, "MQTT-RESUBSCRIBE", "cannot renew subscriptions on %s: %s", t->uri,
+                MQTTAsync_strerror(rc));
+    publish_online(t);
+}
+
+/* Runs on every successful connection, the first one and each reconnect. */
 static void on_connected(void *ctx, char *cause)
 {
     struct transport *t = ctx;
-    bool reconnect = atomic_exchange(&t->connected, true) == false && cause &&
-                     strstr(cause, "reconnect") != NULL;
-    disable_nagle(t->port);
-    publish_status(t, true);
-    if (!reconnect)
-        return;
-    log_msg(LOG_INFO, "MQTT-RECONNECT", "reconnected to broker %s", t->uri);
+    (void)cause;
     pthread_mutex_lock(&t->lock);
-    for (int i = 0; i < t->nsubs; i++) {
-        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-        int rc = MQTTAsync_subscribe(t->client, t->subs[i].filter, t->subs[i].qos, &ro);
-        if (rc != MQTTASYNC_SUCCESS)
-            log_msg(LOG_ERROR, "MQTT-RESUBSCRIBE", "cannot renew subscription %s: %s",
-                    t->subs[i].filter, MQTTAsync_strerror(rc));
+    t->connected = true;
+    t->conn.state = 1;
+    t->epoch++;
+    bool again = t->epoch > 1;
+    int attempts = t->attempts;
+    double down_s = (double)(clock_mono_us() - t->down_since_us) / 1e6;
+    transport__bump_locked(t);
+    pthread_mutex_unlock(&t->lock);
+    disable_nagle(t);
+    renew(t);
+    if (!again)
+        return;
+    log_msg(LOG_INFO, "MQTT-RECONNECT", "reconnected to broker %s after %.1f s (%d attempts)",
+            t->uri, down_s, attempts);
+    if (t->o.on_event)
+        t->o.on_event(t->o.arg, TRANSPORT_UP);
+}
+
+static enum es_err create_client(struct transport *t);
+
+/* The next reconnect delay: uniform in [d/2, d], d doubling from BACKOFF_FIRST_US. */
+static int64_t backoff_us(struct transport *t, int attempt)
+{
+    int64_t d = BACKOFF_FIRST_US;
+    for (int i = 0; i < attempt && d < BACKOFF_MAX_US; i++)
+        d *= 2;
+    if (d > BACKOFF_MAX_US)
+        d = BACKOFF_MAX_US;
+    t->rng ^= t->rng << 13; /* xorshift64 */
+    t->rng ^= t->rng >> 7;
+    t->rng ^= t->rng << 17;
+    return d / 2 + (int64_t)(t->rng % (uint64_t)(d / 2 + 1));
+}
+
+/* One reconnect attempt, t->lock held: waits out the back-off, then connects and waits for
+ * the outcome. */
+static void reconnect_once(struct transport *t)
+{
+    int64_t deadline = clock_mono_us() + backoff_us(t, t->attempts);
+    while (!t->closing && !t->connected && transport__wait_until_locked(t, deadline))
+        ;
+    if (t->closing || t->connected || t->taken_over)
+        return;
+    t->attempts++;
+    t->conn.state = 0;
+    pthread_mutex_unlock(&t->lock);
+    pthread_rwlock_wrlock(&t->client_lock);
+    MQTTAsync_destroy(&t->client);
+    enum es_err err = create_client(t);
+    int rc = err == ES_OK ? MQTTAsync_connect(t->client, &t->cn) : MQTTASYNC_FAILURE;
+    pthread_rwlock_unlock(&t->client_lock);
+    pthread_mutex_lock(&t->lock);
+    if (rc != MQTTASYNC_SUCCESS)
+        return;
+    /* Paho answers every attempt (connectTimeout at most); the client may not be replaced
+     * before it has. */
+    while (t->conn.state == 0 && !t->closing)
+        pthread_cond_wait(&t->cond, &t->lock);
+    if (t->conn.state < 0)
+        log_msg(LOG_DEBUG, "MQTT-RETRY", "reconnect attempt %d to %s failed: %s", t->attempts,
+                t->uri, t->conn.why);
+}
+
+static void *reconnector_main(void *arg)
+{
+    struct transport *t = arg;
+    pthread_mutex_lock(&t->lock);
+    while (!t->closing) {
+        if (t->connected || t->taken_over)
+            pthread_cond_wait(&t->cond, &t->lock);
+        else
+            reconnect_once(t);
     }
     pthread_mutex_unlock(&t->lock);
+    return NULL;
 }
 
 /* Paho's failure text for a refused TCP connection is vague; a plain connect says why. */
@@ -211,107 +398,140 @@ static void probe_tcp(const char *host, int port, char *why, size_t whylen)
         snprintf(why, whylen, "%s", strerror(err));
 }
 
-static enum es_err create_client(struct transport *t, const struct transport_opts *o)
+static void resolve_peers(struct transport *t)
 {
-    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
-    co.MQTTVersion = MQTTVERSION_5;
-    co.maxBufferedMessages = MAX_BUFFERED; /* applies while connected too */
-    int rc = MQTTAsync_createWithOptions(&t->client, t->uri, o->client_id,
-                                         MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
-    if (rc != MQTTASYNC_SUCCESS) {
-        log_msg(LOG_ERROR, "MQTT-CREATE", "cannot create MQTT client for %s: %s", t->uri,
-                MQTTAsync_strerror(rc));
-        return ES_EMQTT;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    char service[16];
+    snprintf(service, sizeof service, "%d", t->port);
+    if (getaddrinfo(t->o.host, service, &hints, &res) != 0)
+        return;
+    for (struct addrinfo *ai = res; ai && t->npeers < MAX_PEERS; ai = ai->ai_next) {
+        if (ai->ai_addrlen <= sizeof t->peers[0])
+            memcpy(&t->peers[t->npeers++], ai->ai_addr, ai->ai_addrlen);
     }
-    MQTTAsync_setCallbacks(t->client, t, on_connection_lost, on_message, NULL);
-    MQTTAsync_setConnected(t->client, t, on_connected);
-    return ES_OK;
-}
-
-static enum es_err start_connect(struct transport *t, const struct transport_opts *o)
-{
-    MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-    will.topicName = t->status_topic;
-    will.message = t->offline;
-    will.retained = 1;
-    will.qos = 1;
-    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-    ssl.trustStore = o->cafile;
-    ssl.keyStore = o->certfile;
-    ssl.privateKey = o->keyfile;
-    ssl.verify = o->tls_insecure ? 0 : 1;
-    ssl.enableServerCertAuth = o->tls_insecure ? 0 : 1;
-    MQTTAsync_connectOptions cn = MQTTAsync_connectOptions_initializer5;
-    cn.keepAliveInterval = o->keepalive_s > 0 ? o->keepalive_s : 20;
-    cn.cleanstart = 1;
-    cn.will = &will;
-    cn.username = o->username;
-    cn.password = o->password;
-    cn.connectTimeout = o->connect_timeout_s > 0 ? o->connect_timeout_s : 5;
-    cn.ssl = o->tls ? &ssl : NULL;
-    cn.automaticReconnect = 1;
-    cn.minRetryInterval = 1;
-    cn.maxRetryInterval = 8;
-    cn.onSuccess5 = on_ok;
-    cn.onFailure5 = on_fail;
-    cn.context = t;
-    start_request(t);
-    int rc = MQTTAsync_connect(t->client, &cn);
-    if (rc != MQTTASYNC_SUCCESS) {
-        finish(t, -1, MQTTAsync_strerror(rc));
-        return ES_ECONNECT;
-    }
-    return ES_OK;
+    freeaddrinfo(res);
 }
 
 static enum es_err init_names(struct transport *t, const struct transport_opts *o)
 {
+    t->o = *o;
+    if (!o->role)
+        t->o.role = "client";
     if (!o->host || !o->host[0] || !o->client_id || o->port < 0 || o->port > 65535 ||
         topic_status(t->status_topic, sizeof t->status_topic, o->client_id) != ES_OK) {
         log_msg(LOG_ERROR, "MQTT-OPTS", "invalid broker options (host %s, port %d, client id %s)",
                 o->host ? o->host : "(none)", o->port, o->client_id ? o->client_id : "(none)");
         return ES_EINVAL;
     }
-    int port = o->port ? o->port : (o->tls ? 8883 : 1883);
-    t->port = port;
+    t->port = o->port ? o->port : (o->tls ? 8883 : 1883);
     bool v6 = strchr(o->host, ':') != NULL;
     snprintf(t->uri, sizeof t->uri, "%s://%s%s%s:%d", o->tls ? "ssl" : "tcp", v6 ? "[" : "",
-             o->host, v6 ? "]" : "", port);
-    const char *role = o->role ? o->role : "client";
-    t->online = status_dump(o->client_id, role, true);
-    t->offline = status_dump(o->client_id, role, false);
-    return t->online && t->offline ? ES_OK : ES_ENOMEM;
+             o->host, v6 ? "]" : "", t->port);
+    resolve_peers(t);
+    snprintf(t->self.client, sizeof t->self.client, "%s", o->client_id);
+    snprintf(t->self.role, sizeof t->self.role, "%s", t->o.role);
+    status_new_session(t->self.session, sizeof t->self.session);
+    t->self.since_us = clock_wall_us();
+    t->rng = strtoull(t->self.session, NULL, 16) | 1;
+    t->offline = status_dump(&t->self);
+    if (!t->offline) {
+        log_msg(LOG_ERROR, "MQTT-OPTS", "invalid client role '%s'", t->o.role);
+        return ES_EINVAL;
+    }
+    return ES_OK;
 }
 
-enum es_err transport_connect(const struct transport_opts *opts, transport_msg_fn on_msg, void *arg,
-                              struct transport **out)
+static enum es_err create_client(struct transport *t)
+{
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+    co.MQTTVersion = MQTTVERSION_5;
+    co.maxBufferedMessages = MAX_BUFFERED; /* applies while connected too */
+    int rc = MQTTAsync_createWithOptions(&t->client, t->uri, t->o.client_id,
+                                         MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+    if (rc != MQTTASYNC_SUCCESS) {
+        log_msg(LOG_ERROR, "MQTT-CREATE", "cannot create MQTT client for %s: %s", t->uri,
+                MQTTAsync_strerror(rc));
+        t->client = NULL;
+        return ES_EMQTT;
+    }
+    MQTTAsync_setCallbacks(t->client, t, on_connection_lost, on_message, on_delivered);
+    MQTTAsync_setConnected(t->client, t, on_connected);
+    MQTTAsync_setDisconnected(t->client, t, on_disconnected);
+    return ES_OK;
+}
+
+/* The connect options, kept for every reconnect. */
+static void init_connect_options(struct transport *t)
+{
+    const struct transport_opts *o = &t->o;
+    t->will = (MQTTAsync_willOptions)MQTTAsync_willOptions_initializer;
+    t->will.topicName = t->status_topic;
+    t->will.message = t->offline;
+    t->will.retained = 1;
+    t->will.qos = 1;
+    t->ssl = (MQTTAsync_SSLOptions)MQTTAsync_SSLOptions_initializer;
+    t->ssl.trustStore = o->cafile;
+    t->ssl.keyStore = o->certfile;
+    t->ssl.privateKey = o->keyfile;
+    t->ssl.verify = o->tls_insecure ? 0 : 1;
+    t->ssl.enableServerCertAuth = o->tls_insecure ? 0 : 1;
+    MQTTAsync_connectOptions cn = MQTTAsync_connectOptions_initializer5;
+    cn.keepAliveInterval = o->keepalive_s > 0 ? o->keepalive_s : 20;
+    cn.cleanstart = 1;
+    cn.will = &t->will;
+    cn.username = o->username;
+    cn.password = o->password;
+    cn.connectTimeout = o->connect_timeout_s > 0 ? o->connect_timeout_s : 5;
+    cn.ssl = o->tls ? &t->ssl : NULL;
+    cn.automaticReconnect = 0; /* reconnector_main does it, with a faster first retry */
+    cn.onSuccess5 = on_conn_ok;
+    cn.onFailure5 = on_conn_fail;
+    cn.context = t;
+    t->cn = cn;
+}
+
+/* The first connection: waits for it and explains a failure in one line. */
+static enum es_err first_connect(struct transport *t)
+{
+    t->conn.state = 0;
+    int rc = MQTTAsync_connect(t->client, &t->cn);
+    char why[160] = "";
+    if (rc != MQTTASYNC_SUCCESS)
+        snprintf(why, sizeof why, "%s", MQTTAsync_strerror(rc));
+    else if (transport__wait_request(t, &t->conn, t->cn.connectTimeout * 1000 + 2000, why,
+                                     sizeof why) == 1)
+        return ES_OK;
+    if (!t->o.tls)
+        probe_tcp(t->o.host, t->port, why, sizeof why);
+    log_msg(LOG_ERROR, "MQTT-CONNECT", "cannot connect to broker %s: %s", t->uri,
+            why[0] ? why : "timed out");
+    return ES_ECONNECT;
+}
+
+enum es_err transport_connect(const struct transport_opts *opts, struct transport **out)
 {
     *out = NULL;
     struct transport *t = calloc(1, sizeof *t);
     if (!t)
         return ES_ENOMEM;
     pthread_mutex_init(&t->lock, NULL);
+    pthread_mutex_init(&t->req_lock, NULL);
+    pthread_rwlock_init(&t->client_lock, NULL);
     pthread_cond_init(&t->cond, NULL);
-    t->on_msg = on_msg;
-    t->arg = arg;
     enum es_err err = init_names(t, opts);
     if (err == ES_OK)
-        err = create_client(t, opts);
-    if (err == ES_OK)
-        err = start_connect(t, opts);
-    char why[160] = "";
-    int timeout_ms = (opts->connect_timeout_s > 0 ? opts->connect_timeout_s : 5) * 1000 + 2000;
-    if (err == ES_OK && wait_request(t, timeout_ms, why, sizeof why) != 1) {
-        if (!opts->tls)
-            probe_tcp(opts->host, t->port, why, sizeof why);
-        log_msg(LOG_ERROR, "MQTT-CONNECT", "cannot connect to broker %s: %s", t->uri,
-                why[0] ? why : "timed out");
-        err = ES_ECONNECT;
+        err = create_client(t);
+    if (err == ES_OK) {
+        init_connect_options(t);
+        err = first_connect(t);
+    }
+    if (err == ES_OK) {
+        if (pthread_create(&t->reconnector, NULL, reconnector_main, t) == 0)
+            t->reconnector_started = true;
+        else
+            err = ES_ENOMEM;
     }
     if (err != ES_OK) {
-        if (t->client)
-            MQTTAsync_destroy(&t->client);
-        t->client = NULL;
         transport_close(t);
         return err;
     }
@@ -319,152 +539,52 @@ enum es_err transport_connect(const struct transport_opts *opts, transport_msg_f
     return ES_OK;
 }
 
-/* Starts a request the caller will wait for: its response options. For one filter, the
- * SUBACK or UNSUBACK code is resp->reasonCode, which on_ok checks. */
-static MQTTAsync_responseOptions request_options(struct transport *t)
+/* A clean goodbye: the offline status (unless another process owns the id now, whose status
+ * must stand) and a DISCONNECT, so the broker does not publish the will as well. */
+static void disconnect(struct transport *t)
 {
-    start_request(t);
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.onSuccess5 = on_ok;
-    ro.onFailure5 = on_fail;
-    ro.context = t;
-    return ro;
-}
-
-/* Waits (up to 10 s) for the request whose Paho call returned rc. False with why set (the
- * library's refusal, the broker's reason, or "timed out") when it did not succeed. */
-static bool await_request(struct transport *t, int rc, char *why, size_t whylen)
-{
-    why[0] = '\0';
-    if (rc != MQTTASYNC_SUCCESS) {
-        snprintf(why, whylen, "%s", MQTTAsync_strerror(rc));
-        return false;
+    if (!transport_taken_over(t)) {
+        transport_publish(t, t->status_topic, t->offline, strlen(t->offline), 1, true);
+        transport_flush(t, 2000);
     }
-    if (wait_request(t, 10000, why, whylen) == 1)
-        return true;
-    if (!why[0])
-        snprintf(why, whylen, "timed out");
-    return false;
-}
-
-enum es_err transport_subscribe(struct transport *t, const char *filter, int qos)
-{
+    MQTTAsync_disconnectOptions dc = MQTTAsync_disconnectOptions_initializer5;
+    dc.timeout = 2000;
+    dc.onSuccess5 = transport__req_ok;
+    dc.onFailure5 = transport__req_fail;
+    dc.context = t;
+    pthread_mutex_lock(&t->req_lock);
     pthread_mutex_lock(&t->lock);
-    if (t->nsubs >= MAX_SUBS) {
-        pthread_mutex_unlock(&t->lock);
-        return ES_ELIMIT;
-    }
-    char *copy = strdup(filter);
-    if (!copy) {
-        pthread_mutex_unlock(&t->lock);
-        return ES_ENOMEM;
-    }
-    t->subs[t->nsubs].filter = copy;
-    t->subs[t->nsubs].qos = qos;
-    t->nsubs++;
+    t->req.state = 0;
     pthread_mutex_unlock(&t->lock);
-
-    MQTTAsync_responseOptions ro = request_options(t);
-    char why[160];
-    if (await_request(t, MQTTAsync_subscribe(t->client, filter, qos, &ro), why, sizeof why))
-        return ES_OK;
-    log_msg(LOG_ERROR, "MQTT-SUBSCRIBE", "cannot subscribe to %s on %s: %s", filter, t->uri, why);
-    return ES_EMQTT;
-}
-
-enum es_err transport_unsubscribe_all(struct transport *t)
-{
-    char *filters[MAX_SUBS];
-    pthread_mutex_lock(&t->lock);
-    int n = t->nsubs;
-    for (int i = 0; i < n; i++)
-        filters[i] = t->subs[i].filter;
-    t->nsubs = 0;
-    pthread_mutex_unlock(&t->lock);
-    enum es_err err = ES_OK;
-    for (int i = 0; i < n; i++) {
-        MQTTAsync_responseOptions ro = request_options(t);
-        char why[160];
-        if (!await_request(t, MQTTAsync_unsubscribe(t->client, filters[i], &ro), why, sizeof why)) {
-            log_msg(LOG_ERROR, "MQTT-UNSUBSCRIBE", "cannot unsubscribe from %s on %s: %s",
-                    filters[i], t->uri, why);
-            err = ES_EMQTT;
-        }
-        free(filters[i]);
-    }
-    return err;
-}
-
-enum es_err transport_publish(struct transport *t, const char *topic, const void *payload,
-                              size_t len, int qos, bool retained)
-{
-    if (len > INT32_MAX)
-        return ES_ELIMIT;
-    MQTTAsync_message msg = MQTTAsync_message_initializer;
-    msg.payload = (void *)payload;
-    msg.payloadlen = (int)len;
-    msg.qos = qos;
-    msg.retained = retained ? 1 : 0;
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    int rc = MQTTAsync_sendMessage(t->client, topic, &msg, &ro);
-    if (rc != MQTTASYNC_SUCCESS) {
-        log_msg(LOG_WARN, "MQTT-PUBLISH", "cannot publish to %s on %s: %s", topic, t->uri,
-                MQTTAsync_strerror(rc));
-        return ES_EMQTT;
-    }
-    return ES_OK;
-}
-
-enum es_err transport_flush(struct transport *t, int timeout_ms)
-{
-    int64_t deadline = clock_mono_us() + (int64_t)timeout_ms * 1000;
-    for (;;) {
-        MQTTAsync_token *tokens = NULL;
-        int rc = MQTTAsync_getPendingTokens(t->client, &tokens);
-        bool idle = rc == MQTTASYNC_SUCCESS && (!tokens || tokens[0] == -1);
-        MQTTAsync_free(tokens);
-        if (idle)
-            return ES_OK;
-        if (clock_mono_us() >= deadline)
-            return ES_ETIMEDOUT;
-        clock_sleep_us(2000);
-    }
-}
-
-bool transport_connected(const struct transport *t)
-{
-    return atomic_load(&((struct transport *)t)->connected);
-}
-
-const char *transport_uri(const struct transport *t)
-{
-    return t->uri;
+    pthread_rwlock_rdlock(&t->client_lock);
+    int rc = MQTTAsync_disconnect(t->client, &dc);
+    pthread_rwlock_unlock(&t->client_lock);
+    if (rc == MQTTASYNC_SUCCESS)
+        transport__wait_request(t, &t->req, 3000, NULL, 0);
+    pthread_mutex_unlock(&t->req_lock);
 }
 
 void transport_close(struct transport *t)
 {
     if (!t)
         return;
+    pthread_mutex_lock(&t->lock);
+    t->closing = true;
+    transport__bump_locked(t);
+    pthread_mutex_unlock(&t->lock);
+    if (t->reconnector_started)
+        pthread_join(t->reconnector, NULL);
     if (t->client) {
-        if (transport_connected(t)) {
-            publish_status(t, false);
-            transport_flush(t, 2000);
-            MQTTAsync_disconnectOptions dc = MQTTAsync_disconnectOptions_initializer5;
-            dc.timeout = 2000;
-            dc.onSuccess5 = on_ok;
-            dc.onFailure5 = on_fail;
-            dc.context = t;
-            start_request(t);
-            if (MQTTAsync_disconnect(t->client, &dc) == MQTTASYNC_SUCCESS)
-                wait_request(t, 3000, NULL, 0);
-        }
+        if (transport_connected(t))
+            disconnect(t);
         MQTTAsync_destroy(&t->client);
     }
     for (int i = 0; i < t->nsubs; i++)
         free(t->subs[i].filter);
-    free(t->online);
     free(t->offline);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);
+    pthread_mutex_destroy(&t->req_lock);
+    pthread_rwlock_destroy(&t->client_lock);
     free(t);
 }

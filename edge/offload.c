@@ -1,0 +1,246 @@
+/* What happens to a frame once its local stages ran: it is published at the split and followed
+ * until its result comes back, published again when its deadline passes, or run here when no
+ * worker can take it; a result computed here goes through the store-and-forward spool. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_impl.h"
+#include "clock.h"
+#include "log.h"
+#include "result.h"
+#include "status.h"
+#include "wire.h"
+
+enum es_err agent__set_split(struct agent *a, unsigned split)
+{
+    a->split = split;
+    if (!a->tp)
+        return ES_OK;
+    return topic_stage(a->stage_topic, sizeof a->stage_topic, split);
+}
+
+/* Buffers the result of a frame that ran here (and its annotated picture, if any). */
+static enum es_err emit_here(struct agent *a, const struct state *st, const struct stage_io *io)
+{
+    struct result_meta m = {
+        .device = a->o->device_id,
+        .seq = st->seq,
+        .split = st->split,
+        .captured_us = st->captured_us,
+        .completed_us = clock_wall_us(),
+        .stage_us = st->stage_us,
+        .nstages = a->app->nstages,
+        .fallback = true,
+    };
+    json_t *obj = result_build(io->result, &m);
+    char *text = obj ? result_dump(obj) : NULL;
+    json_decref(obj);
+    if (!text)
+        return ES_ENOMEM;
+    enum es_err err = spool_push(a->spool, a->results_topic, 1, text, strlen(text));
+    free(text);
+    if (io->jpeg)
+        spool_push(a->spool, a->frames_topic, 0, io->jpeg, io->jpeg_len);
+    return err == ES_ELIMIT || err == ES_EIO ? ES_OK : err; /* counted by the spool */
+}
+
+/* Runs the stages from st->split on here and buffers the result. */
+static enum es_err finish_here(struct agent *a, struct state *st)
+{
+    struct stage_io io = {.st = st};
+    enum es_err err = app_run(&io, st->split, a->app->nstages, NULL, NULL);
+    if (err == ES_OK)
+        err = emit_here(a, st, &io);
+    json_decref(io.result);
+    free(io.jpeg);
+    return err;
+}
+
+/* Whether a frame of split k can go to a worker now; keeps the episodes' accounts. */
+static bool can_offload(struct agent *a, unsigned k)
+{
+    bool up = transport_connected(a->tp) && !transport_taken_over(a->tp);
+    bool served = up && roster_serving(a->roster, k) > 0;
+    if (!up && !a->offline.active)
+        a->offline = (struct episode){true, clock_mono_us(), 0};
+    if (up && !served)
+        agent__episode_start(&a->no_worker, "EDGE-NO-WORKER",
+                             "no worker serves stage %u on %s: running every stage here", k,
+                             transport_uri(a->tp));
+    if (served && a->no_worker.active) {
+        log_msg(LOG_INFO, "EDGE-WORKER-BACK",
+                "a worker serves stage %u again after %.1f s; %llu frames ran here meanwhile", k,
+                (double)(clock_mono_us() - a->no_worker.since_us) / 1e6,
+                (unsigned long long)a->no_worker.frames);
+        a->no_worker.active = false;
+    }
+    if (up && a->offline.active) {
+        struct spool_stats ss;
+        spool_get_stats(a->spool, &ss);
+        log_msg(LOG_INFO, "EDGE-ONLINE",
+                "broker back after %.1f s: %llu frames ran here; %zu results buffered, %llu "
+                "dropped from a full buffer so far; forwarding them",
+                (double)(clock_mono_us() - a->offline.since_us) / 1e6,
+                (unsigned long long)a->offline.frames, ss.entries,
+                (unsigned long long)ss.dropped_full);
+        a->offline.active = false;
+    }
+    return served;
+}
+
+static enum es_err publish_state(struct agent *a)
+{
+    size_t len = 0;
+    int64_t t0 = clock_mono_us();
+    enum es_err err = wire_encode(&a->st, a->split, &a->buf, &a->cap, &len);
+    if (err != ES_OK) {
+        log_msg(LOG_ERROR, "EDGE-ENCODE", "cannot encode frame %llu: %s",
+                (unsigned long long)a->st.seq, es_strerror(err));
+        return err;
+    }
+    clock_sleep_us(uplink_book(&a->uplink, clock_mono_us(), len));
+    /* In flight before it is sent: its result may come back before transport_publish returns. */
+    err = delivery_add(a->dl, a->st.seq, a->st.captured_us, a->split, a->buf, len, clock_mono_us());
+    if (err == ES_OK)
+        err = transport_publish(a->tp, a->stage_topic, a->buf, len, a->o->qos, false);
+    a->win_publish_us += (double)(clock_mono_us() - t0);
+    if (err != ES_OK) {
+        delivery_cancel(a->dl, a->st.seq);
+        return err;
+    }
+    a->win_bytes += len;
+    a->win.offloaded++;
+    return ES_OK;
+}
+
+enum es_err agent__offload(struct agent *a, struct stage_io *io)
+{
+    (void)io;
+    if (can_offload(a, a->split) && publish_state(a) == ES_OK)
+        return ES_OK;
+    /* Nobody can take it, or the publish failed: run the rest here. */
+    a->win.here++;
+    a->offline.frames += a->offline.active;
+    a->no_worker.frames += a->no_worker.active;
+    enum es_err err = finish_here(a, &a->st);
+    if (err == ES_OK)
+        delivery_ran_here(a->dl, a->st.seq, a->st.captured_us, clock_wall_us());
+    return err;
+}
+
+/* A frame handed back: decode its wire payload and run its remaining stages here. */
+static void run_handed_back(struct agent *a, const struct delivery_frame *f)
+{
+    char why[160] = "";
+    enum es_err err = wire_decode_ex(f->payload, f->len, &a->fb, why, sizeof why);
+    if (err == ES_OK)
+        err = finish_here(a, &a->fb);
+    if (err != ES_OK) {
+        a->win.errors++;
+        log_msg(LOG_ERROR, "EDGE-FRAME-LOST", "frame %llu lost running it here: %s",
+                (unsigned long long)f->seq, why[0] ? why : es_strerror(err));
+    }
+    a->offline.frames += a->offline.active;
+    a->late.frames += a->late.active;
+    delivery_finish(a->dl, f->seq, clock_wall_us());
+}
+
+static void retry(struct agent *a, const struct delivery_frame *f)
+{
+    char topic[TOPIC_MAX];
+    agent__episode_start(&a->late, "EDGE-LATE",
+                         "frame %llu got no result within %.0f ms: publishing it again, then "
+                         "running it here if it still gets none",
+                         (unsigned long long)f->seq, (double)delivery_deadline_us(a->dl) / 1e3);
+    a->late.frames++;
+    if (topic_stage(topic, sizeof topic, f->split) == ES_OK &&
+        transport_publish(a->tp, topic, f->payload, f->len, a->o->qos, false) == ES_OK)
+        delivery_resent(a->dl, f->seq, clock_mono_us());
+    else
+        delivery_fail_all(a->dl); /* not connected: every frame in flight runs here */
+}
+
+void agent__service(struct agent *a)
+{
+    if (atomic_exchange(&a->link_lost, false))
+        delivery_fail_all(a->dl);
+    struct delivery_frame f;
+    enum delivery_action act;
+    bool can_send = can_offload(a, a->split);
+    while ((act = delivery_next(a->dl, clock_mono_us(), can_send, &f)) != DELIVERY_NONE) {
+        if (act == DELIVERY_RETRY)
+            retry(a, &f);
+        else
+            run_handed_back(a, &f);
+    }
+}
+
+enum es_err agent__make_room(struct agent *a)
+{
+    for (;;) {
+        agent__service(a);
+        if (a->sig->stop || transport_taken_over(a->tp))
+            return ES_ESTOPPED;
+        if (delivery_room(a->dl))
+            return ES_OK;
+        delivery_wait(a->dl, &a->sig->stop, 1000000);
+    }
+}
+
+void agent__drain(struct agent *a)
+{
+    while (delivery_count(a->dl) > 0 && !transport_taken_over(a->tp)) {
+        agent__service(a);
+        if (delivery_count(a->dl) > 0)
+            delivery_wait(a->dl, NULL, 1000000);
+    }
+}
+
+static void on_result(struct agent *a, const uint8_t *payload, size_t len)
+{
+    struct result_info info;
+    if (result_parse((const char *)payload, len, &info) != ES_OK) {
+        log_msg(LOG_WARN, "EDGE-BAD-RESULT", "malformed result on %s dropped", a->results_topic);
+        return;
+    }
+    if (info.fallback || strcmp(info.device, a->o->device_id) != 0)
+        return; /* our own, buffered and forwarded */
+    if (delivery_complete(a->dl, info.seq, info.captured_us, clock_mono_us(), clock_wall_us()) !=
+        DELIVERY_ACCEPTED)
+        return;
+    pthread_mutex_lock(&a->cloud_lock);
+    for (unsigned i = info.split; i < info.nstages && i < STATE_MAX_STAGES; i++) {
+        a->cloud_sum[i] += info.stage_us[i];
+        a->cloud_n[i]++;
+    }
+    pthread_mutex_unlock(&a->cloud_lock);
+}
+
+static void on_status(struct agent *a, const uint8_t *payload, size_t len)
+{
+    struct status_info s;
+    if (status_parse((const char *)payload, len, &s) != ES_OK)
+        return;
+    if (roster_update(a->roster, &s) && roster_serving(a->roster, a->split) == 0)
+        delivery_fail_all(a->dl); /* nobody will answer the frames in flight */
+}
+
+bool agent__on_message(void *arg, const char *topic, const uint8_t *payload, size_t len)
+{
+    struct agent *a = arg;
+    if (strcmp(topic, a->results_topic) == 0)
+        on_result(a, payload, len);
+    else if (topic_is_status(topic))
+        on_status(a, payload, len);
+    return true;
+}
+
+void agent__on_event(void *arg, enum transport_event ev)
+{
+    struct agent *a = arg;
+    if (ev == TRANSPORT_DOWN) {
+        roster_clear(a->roster); /* the statuses come again (or not) after the reconnect */
+        atomic_store(&a->link_lost, true);
+    }
+    delivery_wake(a->dl);
+}

@@ -1,0 +1,89 @@
+#include "roster.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_WORKERS 1024
+
+struct member {
+    char client[STATE_DEVICE_MAX + 1];
+    uint32_t stages;
+};
+
+struct roster {
+    pthread_mutex_t lock;
+    unsigned n;
+    struct member m[MAX_WORKERS];
+};
+
+struct roster *roster_new(void)
+{
+    struct roster *r = calloc(1, sizeof *r);
+    if (r)
+        pthread_mutex_init(&r->lock, NULL);
+    return r;
+}
+
+void roster_free(struct roster *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+static uint32_t served_locked(const struct roster *r)
+{
+    uint32_t all = 0;
+    for (unsigned i = 0; i < r->n; i++)
+        all |= r->m[i].stages;
+    return all;
+}
+
+bool roster_update(struct roster *r, const struct status_info *s)
+{
+    if (strcmp(s->role, "worker") != 0)
+        return false;
+    pthread_mutex_lock(&r->lock);
+    uint32_t before = served_locked(r);
+    unsigned i = 0;
+    while (i < r->n && strcmp(r->m[i].client, s->client) != 0)
+        i++;
+    if (!s->online) {
+        if (i < r->n)
+            r->m[i] = r->m[--r->n];
+    } else if (i < r->n || r->n < MAX_WORKERS) {
+        if (i == r->n)
+            strcpy(r->m[r->n++].client, s->client);
+        r->m[i].stages = s->stages;
+    }
+    bool changed = served_locked(r) != before;
+    pthread_mutex_unlock(&r->lock);
+    return changed;
+}
+
+void roster_clear(struct roster *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->n = 0;
+    pthread_mutex_unlock(&r->lock);
+}
+
+unsigned roster_serving(struct roster *r, unsigned k)
+{
+    pthread_mutex_lock(&r->lock);
+    unsigned n = 0;
+    for (unsigned i = 0; i < r->n; i++)
+        n += k < 32 && (r->m[i].stages & (1u << k)) != 0;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+unsigned roster_online(struct roster *r)
+{
+    pthread_mutex_lock(&r->lock);
+    unsigned n = r->n;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}

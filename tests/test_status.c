@@ -1,0 +1,122 @@
+/* Status messages (dump, strict parse, session ids) and topic helpers for them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "status.h"
+#include "topic.h"
+
+static struct status_info worker(void)
+{
+    struct status_info s = {.online = true, .since_us = 1795000000123456, .has_stages = true};
+    strcpy(s.client, "w-1");
+    strcpy(s.role, "worker");
+    strcpy(s.session, "5f0c2a9e81d4b7a3");
+    s.stages = (1u << 1) | (1u << 3) | (1u << 6);
+    return s;
+}
+
+static void check_dump(void)
+{
+    struct status_info s = worker();
+    char *text = status_dump(&s);
+    CHECK(text && strcmp(text, "{\"state\":\"online\",\"client\":\"w-1\",\"role\":\"worker\","
+                               "\"session\":\"5f0c2a9e81d4b7a3\",\"since_us\":1795000000123456,"
+                               "\"stages\":[1,3,6]}") == 0);
+    free(text);
+    s.online = false; /* the will: no stages */
+    text = status_dump(&s);
+    CHECK(text && strstr(text, "\"state\":\"offline\"") && !strstr(text, "stages"));
+    free(text);
+    s = worker();
+    s.stages = 0; /* left the share group: serves nothing */
+    text = status_dump(&s);
+    CHECK(text && strstr(text, "\"stages\":[]}"));
+    free(text);
+    struct status_info bad = worker();
+    strcpy(bad.client, "a/b");
+    CHECK(status_dump(&bad) == NULL);
+    bad = worker();
+    strcpy(bad.role, "Worker");
+    CHECK(status_dump(&bad) == NULL);
+    bad = worker();
+    strcpy(bad.session, "xyz");
+    CHECK(status_dump(&bad) == NULL);
+    bad = worker();
+    bad.stages |= 1u; /* stage 0 never leaves the device */
+    CHECK(status_dump(&bad) == NULL);
+    CHECK(status_dump(NULL) == NULL);
+}
+
+static void check_parse(void)
+{
+    struct status_info s = worker(), back;
+    char *text = status_dump(&s);
+    CHECK_EQ_INT(status_parse(text, strlen(text), &back), ES_OK);
+    CHECK(back.online && back.has_stages && back.stages == s.stages);
+    CHECK(strcmp(back.client, "w-1") == 0 && strcmp(back.session, s.session) == 0);
+    CHECK_EQ_INT(back.since_us, s.since_us);
+    free(text);
+    const char *edge = "{\"state\":\"offline\",\"client\":\"cam-01\",\"role\":\"edge\","
+                       "\"session\":\"ab\",\"since_us\":5,\"extra\":1}";
+    CHECK_EQ_INT(status_parse(edge, strlen(edge), &back), ES_OK);
+    CHECK(!back.online && !back.has_stages && back.stages == 0);
+    const char *rejects[] = {
+        "not json",
+        "[]",
+        "{\"state\":\"up\",\"client\":\"c\",\"role\":\"edge\",\"session\":\"a\",\"since_us\":1}",
+        "{\"state\":\"online\",\"client\":\"c/"
+        "d\",\"role\":\"edge\",\"session\":\"a\",\"since_us\":1}",
+        "{\"state\":\"online\",\"client\":\"c\",\"role\":\"edge\",\"session\":\"a\"}",
+        "{\"state\":\"online\",\"client\":\"c\",\"role\":\"edge\",\"session\":\"a\",\"since_us\":-"
+        "1}",
+        "{\"state\":\"online\",\"client\":\"c\",\"role\":\"edge\",\"session\":\"G\",\"since_us\":"
+        "1}",
+        "{\"state\":\"online\",\"client\":\"c\",\"role\":\"worker\",\"session\":\"a\",\"since_us\":"
+        "1,"
+        "\"stages\":[0]}",
+        "{\"state\":\"online\",\"client\":\"c\",\"role\":\"worker\",\"session\":\"a\",\"since_us\":"
+        "1,"
+        "\"stages\":[2,2]}",
+        "{\"state\":\"online\",\"client\":\"c\",\"role\":\"worker\",\"session\":\"a\",\"since_us\":"
+        "1,"
+        "\"stages\":[16]}",
+        "{\"state\":\"online\",\"state\":\"online\",\"client\":\"c\",\"role\":\"edge\","
+        "\"session\":\"a\",\"since_us\":1}",
+    };
+    for (size_t i = 0; i < sizeof rejects / sizeof rejects[0]; i++)
+        CHECK_EQ_INT(status_parse(rejects[i], strlen(rejects[i]), &back), ES_EFORMAT);
+    char big[STATUS_MAX_BYTES + 2];
+    memset(big, ' ', sizeof big);
+    CHECK_EQ_INT(status_parse(big, sizeof big, &back), ES_ELIMIT);
+    CHECK_EQ_INT(status_parse(NULL, 0, &back), ES_EINVAL);
+}
+
+static void check_session(void)
+{
+    char a[STATUS_SESSION_MAX + 1], b[STATUS_SESSION_MAX + 1];
+    status_new_session(a, sizeof a);
+    status_new_session(b, sizeof b);
+    CHECK_EQ_INT(strlen(a), 16);
+    CHECK(strspn(a, "0123456789abcdef") == 16);
+    CHECK(strcmp(a, b) != 0);
+}
+
+static void check_topics(void)
+{
+    CHECK(strcmp(topic_status_all(), "pipeline/status/+") == 0);
+    CHECK(topic_is_status("pipeline/status/w-1"));
+    CHECK(!topic_is_status("pipeline/status/"));
+    CHECK(!topic_is_status("pipeline/status/a/b"));
+    CHECK(!topic_is_status("pipeline/results/w-1"));
+    CHECK(!topic_is_status(NULL));
+}
+
+int main(void)
+{
+    check_dump();
+    check_parse();
+    check_session();
+    check_topics();
+    return check_exit();
+}

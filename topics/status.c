@@ -1,0 +1,138 @@
+#include "status.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "result.h"
+#include "topic.h"
+
+static bool valid_word(const char *s, size_t max, bool hex)
+{
+    size_t i = 0;
+    for (; s && s[i]; i++) {
+        char c = s[i];
+        bool ok = hex ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) : (c >= 'a' && c <= 'z');
+        if (!ok || i >= max)
+            return false;
+    }
+    return i > 0;
+}
+
+static bool valid_info(const struct status_info *s)
+{
+    return s && topic_valid_id(s->client) && valid_word(s->role, STATUS_ROLE_MAX, false) &&
+           valid_word(s->session, STATUS_SESSION_MAX, true) && s->since_us >= 0 &&
+           (s->stages & 1u) == 0 && (s->stages >> STATE_MAX_STAGES) == 0;
+}
+
+static json_t *stage_list(uint32_t stages)
+{
+    json_t *a = json_array();
+    for (unsigned k = 1; a && k < STATE_MAX_STAGES; k++) {
+        if ((stages & (1u << k)) && json_array_append_new(a, json_integer(k)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+char *status_dump(const struct status_info *s)
+{
+    if (!valid_info(s))
+        return NULL;
+    json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:I}", "state", s->online ? "online" : "offline",
+                            "client", s->client, "role", s->role, "session", s->session, "since_us",
+                            (json_int_t)s->since_us);
+    if (obj && s->has_stages && s->online &&
+        json_object_set_new(obj, "stages", stage_list(s->stages)) != 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    char *text = result_dump(obj);
+    json_decref(obj);
+    return text;
+}
+
+/* Copies obj[key], a string, into dst (n bytes); false when missing, not a string or too long. */
+static bool get_string(const json_t *obj, const char *key, char *dst, size_t n)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    if (!v || strlen(v) >= n)
+        return false;
+    strcpy(dst, v);
+    return true;
+}
+
+static enum es_err parse_stages(const json_t *a, uint32_t *out)
+{
+    if (!json_is_array(a) || json_array_size(a) >= STATE_MAX_STAGES)
+        return ES_EFORMAT;
+    uint32_t mask = 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        json_int_t k = json_integer_value(e);
+        if (!json_is_integer(e) || k < 1 || k >= STATE_MAX_STAGES || (mask & (1u << k)))
+            return ES_EFORMAT;
+        mask |= 1u << k;
+    }
+    *out = mask;
+    return ES_OK;
+}
+
+static enum es_err parse_object(const json_t *obj, struct status_info *s)
+{
+    char state[16];
+    if (!json_is_object(obj) || !get_string(obj, "state", state, sizeof state) ||
+        !get_string(obj, "client", s->client, sizeof s->client) ||
+        !get_string(obj, "role", s->role, sizeof s->role) ||
+        !get_string(obj, "session", s->session, sizeof s->session))
+        return ES_EFORMAT;
+    if (strcmp(state, "online") != 0 && strcmp(state, "offline") != 0)
+        return ES_EFORMAT;
+    s->online = state[1] == 'n';
+    const json_t *since = json_object_get(obj, "since_us");
+    if (!json_is_integer(since))
+        return ES_EFORMAT;
+    s->since_us = json_integer_value(since);
+    const json_t *stages = json_object_get(obj, "stages");
+    s->has_stages = stages != NULL;
+    if (stages && parse_stages(stages, &s->stages) != ES_OK)
+        return ES_EFORMAT;
+    return valid_info(s) ? ES_OK : ES_EFORMAT;
+}
+
+enum es_err status_parse(const char *buf, size_t len, struct status_info *out)
+{
+    if (!buf || !out)
+        return ES_EINVAL;
+    if (len > STATUS_MAX_BYTES)
+        return ES_ELIMIT;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!root)
+        return ES_EFORMAT;
+    struct status_info s;
+    memset(&s, 0, sizeof s);
+    enum es_err err = parse_object(root, &s);
+    json_decref(root);
+    if (err == ES_OK)
+        *out = s;
+    return err;
+}
+
+void status_new_session(char *buf, size_t n)
+{
+    uint64_t r = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(&r, sizeof r, 1, f) != 1)
+        r = (uint64_t)clock_wall_us() ^ ((uint64_t)getpid() << 40) ^ (uint64_t)clock_mono_us();
+    if (f)
+        fclose(f);
+    snprintf(buf, n, "%016llx", (unsigned long long)r);
+}

@@ -1,0 +1,52 @@
+/* The retained status message every client keeps on pipeline/status/<client-id>:
+ *
+ *   {"state":"online","client":"w-1","role":"worker","session":"5f0c2a9e81d4b7a3",
+ *    "since_us":1795000000123456,"stages":[1,2,3,4,5,6]}
+ *
+ * "session" is random per process and "since_us" is when that process started (wall clock):
+ * two processes that claim one client id tell each other apart by them. "stages" is present
+ * for workers only: the stages the worker is subscribed to right now (empty while it has left
+ * its share group), so edge agents know whether anyone will take a frame. The last will of a
+ * client is the same message with "state":"offline" and no "stages". */
+#ifndef ES_STATUS_H
+#define ES_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "es_err.h"
+#include "state.h"
+
+#define STATUS_SESSION_MAX 32
+#define STATUS_ROLE_MAX 15
+/* status_parse rejects longer messages with ES_ELIMIT. */
+#define STATUS_MAX_BYTES 4096
+
+struct status_info {
+    bool online;
+    char client[STATE_DEVICE_MAX + 1];    /* a valid id (topic_valid_id) */
+    char role[STATUS_ROLE_MAX + 1];       /* "edge", "worker", "test", ...: [a-z]{1,15} */
+    char session[STATUS_SESSION_MAX + 1]; /* [0-9a-f]{1,32} */
+    int64_t since_us;                     /* >= 0 */
+    bool has_stages;                      /* "stages" present (workers) */
+    uint32_t stages;                      /* bit K: stage K served, K in 1..STATE_MAX_STAGES-1 */
+};
+
+/* Dumps s as one compact JSON object (members in the order shown above; "stages" only when
+ * has_stages and online). Returns a malloc'd string the caller frees, or NULL when a member is
+ * invalid (see struct status_info) or memory runs out. */
+char *status_dump(const struct status_info *s);
+
+/* Parses a status message. Strict: one JSON object with "state" ("online" or "offline"),
+ * "client", "role", "session" and "since_us" valid as described above, and "stages", when
+ * present, an array of distinct stage numbers in 1..STATE_MAX_STAGES-1; other members are
+ * ignored. Returns ES_EINVAL for NULL arguments, ES_ELIMIT above STATUS_MAX_BYTES, ES_EFORMAT
+ * for anything else malformed; *out is written only on success. */
+enum es_err status_parse(const char *buf, size_t len, struct status_info *out);
+
+/* Fills buf (at least STATUS_SESSION_MAX / 2 + 1 bytes) with a fresh random session id of 16
+ * hex digits, from /dev/urandom, or from the clock and process id when that cannot be read. */
+void status_new_session(char *buf, size_t n);
+
+#endif

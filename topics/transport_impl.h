@@ -1,0 +1,92 @@
+/* Internals of the MQTT transport shared by transport.c (the connection: connect, reconnect,
+ * status, close) and transport_io.c (subscriptions, publishing, acknowledgements). Not for
+ * other modules. */
+#ifndef ES_TRANSPORT_IMPL_H
+#define ES_TRANSPORT_IMPL_H
+
+#include <MQTTAsync.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "status.h"
+#include "topic.h"
+#include "transport.h"
+
+#define MAX_SUBS 16
+#define MAX_BUFFERED 100000
+#define MAX_PEERS 8
+#define FAILED_RING 64
+#define REQUEST_TIMEOUT_MS 10000
+/* Reconnect back-off: the first retry within BACKOFF_FIRST_US (at least half of it), then
+ * doubling up to BACKOFF_MAX_US, each delay drawn uniformly from [d/2, d]. */
+#define BACKOFF_FIRST_US 200000
+#define BACKOFF_MAX_US 1000000
+
+struct subscription {
+    char *filter;
+    int qos;
+};
+
+/* The outcome of one request (connect, subscribe, disconnect) that a caller waits for. */
+struct pending {
+    int state; /* 0 waiting, 1 succeeded, -1 failed */
+    char why[160];
+};
+
+struct transport {
+    /* Paho's client. The reconnecting thread replaces it before each reconnect attempt (a fresh
+     * client gets Paho's threads going at once; an old one notices a new socket only after its
+     * receive thread's one-second poll). Other threads call Paho under client_lock's read
+     * side; Paho's own callbacks use the client directly: it is never replaced while connected
+     * or while a connect attempt is still running. */
+    MQTTAsync client;
+    pthread_rwlock_t client_lock;
+    struct transport_opts o;
+    char uri[320];
+    int port;
+    struct sockaddr_storage peers[MAX_PEERS]; /* the broker's addresses, to find Paho's socket */
+    int npeers;
+    char status_topic[TOPIC_MAX];
+    char *offline; /* the last will */
+    MQTTAsync_willOptions will;
+    MQTTAsync_SSLOptions ssl;
+    MQTTAsync_connectOptions cn;
+    pthread_mutex_t req_lock; /* one caller at a time uses req */
+    pthread_mutex_t lock;     /* guards everything below */
+    pthread_cond_t cond;
+    struct status_info self;
+    uint64_t rng;
+    bool connected, closing, taken_over;
+    uint64_t epoch;  /* successful connections */
+    uint64_t events; /* acknowledgements, refusals and connection changes */
+    int attempts;    /* reconnect attempts since the connection was lost */
+    int64_t down_since_us;
+    struct pending conn; /* the connect in progress */
+    struct pending req;  /* subscribe, unsubscribe, disconnect */
+    struct subscription subs[MAX_SUBS];
+    int nsubs;
+    struct transport_ticket failed[FAILED_RING];
+    unsigned nfailed;
+    pthread_t reconnector;
+    bool reconnector_started;
+};
+
+/* Counts an event and wakes every waiter; t->lock held. */
+void transport__bump_locked(struct transport *t);
+
+/* Waits (t->lock held) on t->cond until deadline_us (clock_mono_us); false once it passed. */
+bool transport__wait_until_locked(struct transport *t, int64_t deadline_us);
+
+/* Waits up to timeout_ms for request p; returns its state (0 on timeout) and copies its reason
+ * into why (may be NULL). */
+int transport__wait_request(struct transport *t, struct pending *p, int timeout_ms, char *why,
+                            size_t whylen);
+
+/* Paho callbacks that finish t->req. */
+void transport__req_ok(void *ctx, MQTTAsync_successData5 *resp);
+void transport__req_fail(void *ctx, MQTTAsync_failureData5 *resp);
+
+/* Paho callback of a ticketed publish refused by the broker. */
+void transport__publish_fail(void *ctx, MQTTAsync_failureData5 *resp);
+
+#endif
