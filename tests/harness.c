@@ -51,7 +51,8 @@ static bool port_open(int port)
     return ok;
 }
 
-/* Copies dev.conf, replacing the port of its listener line. */
+/* Copies dev.conf, replacing the port of its listener line (and, for a persistent broker, its
+ * persistence line). */
 static enum es_err write_config(const struct broker *b, const char *path)
 {
     FILE *in = fopen(ES_BROKER_CONF, "r");
@@ -61,6 +62,9 @@ static enum es_err write_config(const struct broker *b, const char *path)
     while (err == ES_OK && fgets(line, sizeof line, in)) {
         if (strncmp(line, "listener ", 9) == 0)
             fprintf(out, "listener %d 127.0.0.1\n", b->port);
+        else if (b->persistent && strncmp(line, "persistence ", 12) == 0)
+            fprintf(out, "persistence true\npersistence_location %s/db/\nautosave_interval 1\n",
+                    b->dir);
         else
             fputs(line, out);
     }
@@ -71,38 +75,102 @@ static enum es_err write_config(const struct broker *b, const char *path)
     return err;
 }
 
-enum es_err broker_start(struct broker *b, const char *test_name)
+/* Runs mosquitto with b->conf, its log appended to b->log, and waits until it listens. */
+static enum es_err spawn_broker(struct broker *b)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int err = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (err < 0)
+            _exit(127);
+        dup2(err, STDERR_FILENO);
+        execlp("mosquitto", "mosquitto", "-c", b->conf, (char *)NULL);
+        _exit(127);
+    }
+    b->pid = pid;
+    int64_t deadline = clock_mono_us() + 10 * 1000000;
+    while (pid > 0 && clock_mono_us() < deadline) {
+        if (port_open(b->port))
+            return ES_OK;
+        if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
+            b->pid = 0; /* exited: most likely the port was taken meanwhile */
+            return ES_EIO;
+        }
+        clock_sleep_us(10000);
+    }
+    harness_stop(b->pid, 1000);
+    b->pid = 0;
+    return ES_EIO;
+}
+
+static enum es_err start(struct broker *b, const char *test_name, bool persistent)
 {
     memset(b, 0, sizeof *b);
+    b->persistent = persistent;
     const char *tmp = getenv("TMPDIR");
     snprintf(b->dir, sizeof b->dir, "%s/es-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", test_name);
     if (!mkdtemp(b->dir))
         return ES_EIO;
-    char conf[300];
-    snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
+    snprintf(b->conf, sizeof b->conf, "%s/mosquitto.conf", b->dir);
     snprintf(b->log, sizeof b->log, "%s/mosquitto.log", b->dir);
+    if (persistent) {
+        char db[300];
+        snprintf(db, sizeof db, "%s/db", b->dir);
+        /* mosquitto started as root drops to its own user, which must reach and write there */
+        if (chmod(b->dir, 0755) != 0 || mkdir(db, 0777) != 0 || chmod(db, 0777) != 0)
+            return ES_EIO;
+    }
     for (int attempt = 0; attempt < 5; attempt++) {
         b->port = free_port();
-        if (b->port < 0 || write_config(b, conf) != ES_OK)
+        if (b->port < 0 || write_config(b, b->conf) != ES_OK)
             return ES_EIO;
-        const char *argv[] = {"mosquitto", "-c", conf, NULL};
-        b->pid = harness_spawn(argv, NULL, b->log);
-        int64_t deadline = clock_mono_us() + 10 * 1000000;
-        while (clock_mono_us() < deadline) {
-            if (port_open(b->port))
-                return ES_OK;
-            if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
-                b->pid = 0; /* exited: most likely the port was taken meanwhile */
-                break;
-            }
-            clock_sleep_us(10000);
-        }
-        harness_stop(b->pid, 1000);
-        b->pid = 0;
+        if (spawn_broker(b) == ES_OK)
+            return ES_OK;
     }
     fprintf(stderr, "mosquitto did not start; its log:\n");
     broker_stop(b, true);
     return ES_EIO;
+}
+
+enum es_err broker_start(struct broker *b, const char *test_name)
+{
+    return start(b, test_name, false);
+}
+
+enum es_err broker_start_persistent(struct broker *b, const char *test_name)
+{
+    return start(b, test_name, true);
+}
+
+void broker_kill(struct broker *b)
+{
+    if (b->pid > 0) {
+        kill(b->pid, SIGKILL);
+        waitpid(b->pid, NULL, 0);
+    }
+    b->pid = 0;
+}
+
+enum es_err broker_restart(struct broker *b)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        if (spawn_broker(b) == ES_OK)
+            return ES_OK;
+        clock_sleep_us(100000); /* the port may linger a moment after the kill */
+    }
+    return ES_EIO;
+}
+
+void harness_dump(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    fprintf(stderr, "---- %s ----\n", path);
+    while (f && fgets(line, sizeof line, f))
+        fputs(line, stderr);
+    if (f)
+        fclose(f);
+    fprintf(stderr, "---- end of %s ----\n", path);
 }
 
 void broker_stop(struct broker *b, bool failed)
@@ -110,15 +178,8 @@ void broker_stop(struct broker *b, bool failed)
     if (b->pid > 0)
         harness_stop(b->pid, 3000);
     b->pid = 0;
-    if (failed) {
-        FILE *f = fopen(b->log, "r");
-        char line[512];
-        fprintf(stderr, "---- broker log %s ----\n", b->log);
-        while (f && fgets(line, sizeof line, f))
-            fputs(line, stderr);
-        if (f)
-            fclose(f);
-    }
+    if (failed)
+        harness_dump(b->log);
 }
 
 pid_t harness_spawn(const char *const argv[], const char *out_path, const char *err_path)
@@ -221,6 +282,7 @@ struct collector {
     struct transport *tp;
     pthread_mutex_t lock;
     json_t *by_device; /* device -> array of results */
+    json_t *arrivals;  /* device -> array of arrival times (s, wall clock) */
     size_t total;
 };
 
@@ -240,30 +302,30 @@ static bool collect(void *arg, const char *topic, const uint8_t *payload, size_t
     if (!arr) {
         arr = json_array();
         json_object_set_new(c->by_device, device, arr);
+        json_object_set_new(c->arrivals, device, json_array());
     }
+    json_array_append_new(json_object_get(c->arrivals, device),
+                          json_real((double)clock_wall_us() / 1e6));
     json_array_append_new(arr, obj);
     c->total++;
     pthread_mutex_unlock(&c->lock);
     return true;
 }
 
-struct collector *collector_start(const struct broker *b, const char *client_id)
-{
-    return collector_start_on(b, client_id, "pipeline/results/#");
-}
-
-struct collector *collector_start_on(const struct broker *b, const char *client_id,
-                                     const char *filter)
+static struct collector *start_collector(const struct broker *b, const char *client_id,
+                                         const char *filter, int session_expiry_s)
 {
     struct collector *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     pthread_mutex_init(&c->lock, NULL);
     c->by_device = json_object();
+    c->arrivals = json_object();
     struct transport_opts o = {.host = "127.0.0.1",
                                .port = b->port,
                                .client_id = client_id,
                                .role = "test",
+                               .session_expiry_s = session_expiry_s,
                                .on_msg = collect,
                                .arg = c};
     if (transport_connect(&o, &c->tp) != ES_OK || transport_subscribe(c->tp, filter, 1) != ES_OK) {
@@ -271,6 +333,22 @@ struct collector *collector_start_on(const struct broker *b, const char *client_
         return NULL;
     }
     return c;
+}
+
+struct collector *collector_start(const struct broker *b, const char *client_id)
+{
+    return start_collector(b, client_id, "pipeline/results/#", 0);
+}
+
+struct collector *collector_start_on(const struct broker *b, const char *client_id,
+                                     const char *filter)
+{
+    return start_collector(b, client_id, filter, 0);
+}
+
+struct collector *collector_start_persistent(const struct broker *b, const char *client_id)
+{
+    return start_collector(b, client_id, "pipeline/results/#", 3600);
 }
 
 size_t collector_count(struct collector *c, const char *device)
@@ -331,14 +409,80 @@ bool results_once(json_t *results, json_int_t frames, const char *worker, bool *
     return ok;
 }
 
+double collector_max_gap(struct collector *c, const char *device)
+{
+    pthread_mutex_lock(&c->lock);
+    json_t *times = json_object_get(c->arrivals, device);
+    double gap = 0;
+    for (size_t i = 1; i < json_array_size(times); i++) {
+        double d = json_real_value(json_array_get(times, i)) -
+                   json_real_value(json_array_get(times, i - 1));
+        if (d > gap)
+            gap = d;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return gap;
+}
+
 void collector_free(struct collector *c)
 {
     if (!c)
         return;
     transport_close(c->tp);
     json_decref(c->by_device);
+    json_decref(c->arrivals);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+bool results_at_least_once(json_t *results, json_int_t frames, size_t *duplicates, size_t *fallback)
+{
+    unsigned char *seen = calloc(frames > 0 ? (size_t)frames : 1, 1);
+    bool ok = seen != NULL;
+    *duplicates = *fallback = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(results, i, r)
+    {
+        json_int_t seq = json_integer_value(json_object_get(r, "seq"));
+        if (seq < 0 || seq >= frames) {
+            fprintf(stderr, "results_at_least_once: seq %lld out of range\n", (long long)seq);
+            ok = false;
+            continue;
+        }
+        if (ok && seen[seq]++) {
+            (*duplicates)++;
+            continue;
+        }
+        *fallback += json_is_true(json_object_get(r, "fallback"));
+    }
+    for (json_int_t s = 0; ok && s < frames; s++) {
+        if (!seen[s]) {
+            fprintf(stderr, "results_at_least_once: seq %lld missing\n", (long long)s);
+            ok = false;
+        }
+    }
+    free(seen);
+    return ok;
+}
+
+long long harness_summary(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    char line[2048], want[64];
+    long long v = -1;
+    snprintf(want, sizeof want, " %s=", key);
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "EDGE-SUMMARY") ? strstr(line, want) : NULL;
+        char *end;
+        if (p) {
+            long long x = strtoll(p + strlen(want), &end, 10);
+            v = end != p + strlen(want) ? x : -1;
+        }
+    }
+    if (f)
+        fclose(f);
+    return v;
 }
 
 enum es_err harness_publish(const struct broker *b, const char *topic, const void *buf, size_t len)

@@ -477,7 +477,13 @@ static void init_connect_options(struct transport *t)
     t->ssl.enableServerCertAuth = o->tls_insecure ? 0 : 1;
     MQTTAsync_connectOptions cn = MQTTAsync_connectOptions_initializer5;
     cn.keepAliveInterval = o->keepalive_s > 0 ? o->keepalive_s : 20;
-    cn.cleanstart = 1;
+    cn.cleanstart = o->session_expiry_s > 0 ? 0 : 1;
+    if (o->session_expiry_s > 0) {
+        MQTTProperty expiry = {.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL};
+        expiry.value.integer4 = (unsigned)o->session_expiry_s;
+        MQTTProperties_add(&t->connect_props, &expiry);
+        cn.connectProperties = &t->connect_props;
+    }
     cn.will = &t->will;
     cn.username = o->username;
     cn.password = o->password;
@@ -582,6 +588,7 @@ void transport_close(struct transport *t)
     for (int i = 0; i < t->nsubs; i++)
         free(t->subs[i].filter);
     free(t->offline);
+    MQTTProperties_free(&t->connect_props);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);
     pthread_mutex_destroy(&t->req_lock);

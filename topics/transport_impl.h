@@ -51,6 +51,7 @@ struct transport {
     MQTTAsync_willOptions will;
     MQTTAsync_SSLOptions ssl;
     MQTTAsync_connectOptions cn;
+    MQTTProperties connect_props;
     pthread_mutex_t req_lock; /* one caller at a time uses req */
     pthread_mutex_t lock;     /* guards everything below */
     pthread_cond_t cond;
