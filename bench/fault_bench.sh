@@ -288,7 +288,7 @@ summary_key() {
 # analyse SCENARIO: the table row of the scenario just run (to $tmp/rows), its notes (to
 # $tmp/notes) and the edges' own counts (to $tmp/edges).
 analyse() {
-  local sc=$1 i f fmt end=0 captured=0 est="" capped="" chains lines bad
+  local sc=$1 i f fmt seen named end=0 captured=0 est="" capped="" chains lines bad
   jq -R -r 'index(" ") as $i | select($i != null)
     | (.[$i + 1:] | try fromjson catch null) as $r
     | select(($r | type) == "object" and $r.seq != null)
@@ -308,10 +308,15 @@ analyse() {
   read -r -a chain <<<"$chains"
   for i in $(printf '%s\n' "${!epid[@]}" | sort -n); do
     f=$(summary_key "$i" frames)
+    seen=$((${chain[i - 1]:--1} + 1))
     if [ -z "$f" ]; then
-      f=$((${chain[i - 1]:--1} + 1))
+      f=$seen
       est="*"
-      echo "- $sc: edge-$i printed no EDGE-SUMMARY (exit status ${erc[$i]}); its captured frames are its highest seq seen by the observer + 1 ($f)." >>"$tmp/notes"
+      named=$(grep -oE '(^| )frame [0-9]+' "$dir/edge-$i.log" | awk '$2 > m {m = $2} END {print m + 0}')
+      echo "- $sc: edge-$i printed no EDGE-SUMMARY (exit status ${erc[$i]}); captured is its highest seq seen by the observer + 1 ($f), a lower bound (the highest frame seq its log names is $named)." >>"$tmp/notes"
+    elif ((seen > f)); then
+      [[ $est == *†* ]] || est="${est}†"
+      echo "- $sc: edge-$i reports frames=$f (and lost=$(summary_key "$i" lost)) but the observer got its frames up to seq $((seen - 1)): its frames= leaves out captured frames, so captured, lost and edge fps, which use frames=, understate them." >>"$tmp/notes"
     fi
     captured=$((captured + f))
     [ -z "${ecap[$i]}" ] || capped=" (capped)"
@@ -351,8 +356,11 @@ analyse() {
         rec = "never"
         for (b = 0; fault + b + 1 <= end; b++) if (bucket[b] >= 0.9 * base / 3) { rec = b; break }
       }
-      printf "| %-33s | %8s | %7d | %8d | %6d | %10d | %15.2f | %12s | %8s |\n", sc capped,
-        cap est, nw, nf, lost, NR - d, gap, rec, fps
+      # "†" is one column wide but three bytes, and awk pads by bytes
+      cell = cap est; w = length(cell) - 2 * gsub(/†/, "&", cell)
+      while (w++ < 8) cell = " " cell
+      printf "| %-33s | %s | %7d | %8d | %6d | %10d | %15.2f | %12s | %8s |\n", sc capped,
+        cell, nw, nf, lost, NR - d, gap, rec, fps
     }' "$dir/observer.tsv" >>"$tmp/rows"
   CAPTURED=$captured LINES=$lines
 }
@@ -418,6 +426,15 @@ run_scenario() {
   rm -rf "$dir"
 }
 
+# Where the binaries come from, as far as the tree they sit in tells (taken before the run).
+src=$(git -C "$bin" rev-parse --show-toplevel 2>/dev/null || true)
+where=$bin
+if [ -n "$src" ]; then
+  where="$bin (source tree $src, HEAD $(git -C "$src" rev-parse --short HEAD) at the start"
+  [ -z "$(git --no-optional-locks -C "$src" status --porcelain --untracked-files=no)" ] ||
+    where="$where, with uncommitted changes"
+  where="$where; edge-agent built $(date -r "$bin/edge-agent" '+%Y-%m-%d %H:%M'))"
+fi
 mkdir -p "$out"
 : >"$tmp/rows"
 : >"$tmp/notes"
@@ -431,14 +448,6 @@ for sc in "${scenarios[@]}"; do
   printf 'done in %d s: captured %s, %s observer lines\n' "$RUN_S" "$CAPTURED" "$LINES" >&2
 done
 
-src=$(git -C "$bin" rev-parse --show-toplevel 2>/dev/null || true)
-where=$bin
-if [ -n "$src" ]; then
-  where="$bin (tree $src at $(git -C "$src" rev-parse --short HEAD)"
-  [ -z "$(git --no-optional-locks -C "$src" status --porcelain --untracked-files=no)" ] ||
-    where="$where, with uncommitted changes"
-  where="$where; edge-agent built $(date -r "$bin/edge-agent" '+%Y-%m-%d %H:%M'))"
-fi
 report=$tmp/report.md
 {
   echo "Fault table ($label): split $split, synthetic source at $rate fps, $frames frames (the second edge of same-device-id: $frames2), fault $fault_s s after the edge starts, edges capped at $cap_s s; binaries: $where; $(date '+%Y-%m-%d %H:%M %Z'); $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(mosquitto -h 2>/dev/null | head -n 1 | sed 's/ version / /')."
@@ -447,7 +456,7 @@ report=$tmp/report.md
   echo "|-----------------------------------|----------|---------|----------|--------|------------|-----------------|--------------|----------|"
   cat "$tmp/rows"
   echo
-  echo "results, fallback: distinct frames (device, seq, captured_us) the observer got from a worker / with \"fallback\": true; lost = captured - distinct frames; duplicates = observer lines - distinct frames; recovery: start of the first 1-s bucket after the fault with >= 90% of the observer's rate in the 3 s before it (never: not before the edge ended); edge fps = the first edge's captured frames / its wall time; (capped): an edge ran into the $cap_s-s cap; * captured estimated from the observer."
+  echo "results, fallback: distinct frames (device, seq, captured_us) the observer got from a worker / with \"fallback\": true; lost = captured - distinct frames; duplicates = observer lines - distinct frames; recovery: start of the first 1-s bucket after the fault with >= 90% of the observer's rate in the 3 s before it (never: not before the edge ended); edge fps = the first edge's captured frames / its wall time; (capped): an edge ran into the $cap_s-s cap; * captured estimated from the observer (no EDGE-SUMMARY); † an edge's frames= is below the frames the observer saw from it."
   if [ -s "$tmp/notes" ]; then
     echo
     cat "$tmp/notes"

@@ -342,8 +342,13 @@ static void reconnect_once(struct transport *t)
     t->conn.state = 0;
     pthread_mutex_unlock(&t->lock);
     pthread_rwlock_wrlock(&t->client_lock);
-    MQTTAsync_destroy(&t->client);
-    enum es_err err = create_client(t);
+    enum es_err err = ES_OK;
+    /* A fresh client, except for a persistent session: Paho keeps that session's state with the
+     * client it belongs to. */
+    if (t->o.session_expiry_s <= 0) {
+        MQTTAsync_destroy(&t->client);
+        err = create_client(t);
+    }
     int rc = err == ES_OK ? MQTTAsync_connect(t->client, &t->cn) : MQTTASYNC_FAILURE;
     pthread_rwlock_unlock(&t->client_lock);
     pthread_mutex_lock(&t->lock);
