@@ -22,9 +22,11 @@
 /* On stop: how long nothing may arrive before the queue is closed, and the longest wait. */
 #define DRAIN_QUIET_US 200000
 #define DRAIN_MAX_US 5000000
-/* Behind: the oldest queued frame has waited this long (an edge's shortest deadline is
- * 250 ms). The worker then leaves the share group until its queue is empty again. */
+/* Behind: the oldest queued frame has waited this long, or the worker did not run for this long
+ * (an edge's shortest deadline is 250 ms). It then leaves the share group until its queue is
+ * empty and it kept up for REJOIN_US. */
 #define BEHIND_US 200000
+#define REJOIN_US 1000000
 #define SERVE_TICK_US 10000
 
 struct worker {
@@ -38,6 +40,8 @@ struct worker {
     atomic_ullong unpublished; /* the result could not be published (not connected) */
     bool serving;              /* subscribed to the stage topics (main thread only) */
     int64_t behind_since_us;
+    int64_t rejoin_us;    /* not before: behind again resets it */
+    int64_t last_tick_us; /* the serving loop's last turn */
     unsigned long long behind_processed;
 };
 
@@ -222,27 +226,47 @@ static void log_stats(struct worker *w)
             (unsigned long long)atomic_load(&w->unpublished), msgq_depth(w->q));
 }
 
-/* Leaves the share group while the oldest queued frame is older than BEHIND_US, so the broker
- * hands frames to the other workers (or the edges run them), and joins again once the queue is
- * empty. One line when it falls behind and one when it caught up. */
+/* Why the worker is behind now, or NULL: a frame waited too long in its queue, or the worker
+ * itself did not run for a while (starved of CPU, or stopped), so the frames the broker sent
+ * it meanwhile waited in its socket. */
+static const char *behind(struct worker *w, int64_t now, char *why, size_t n)
+{
+    int64_t waited = msgq_oldest_wait_us(w->q, now), late = now - w->last_tick_us;
+    w->last_tick_us = now;
+    if (waited > BEHIND_US)
+        snprintf(why, n, "oldest of %zu queued frames waited %.0f ms", msgq_depth(w->q),
+                 (double)waited / 1e3);
+    else if (late > BEHIND_US)
+        snprintf(why, n, "the worker did not run for %.0f ms", (double)late / 1e3);
+    else
+        return NULL;
+    return why;
+}
+
+/* Leaves the share group while the worker is behind, so the broker hands frames to the other
+ * workers (or the edges run them), and joins again once its queue is empty and it kept up for
+ * REJOIN_US. One line when it falls behind and one when it caught up. */
 static void keep_up(struct worker *w)
 {
     int64_t now = clock_mono_us();
-    if (w->serving && msgq_oldest_wait_us(w->q, now) > BEHIND_US) {
-        log_msg(LOG_WARN, "WORKER-BEHIND",
-                "oldest of %zu queued frames waited %.0f ms: leaving the share group until the "
-                "queue is empty",
-                msgq_depth(w->q), (double)msgq_oldest_wait_us(w->q, now) / 1e3);
+    char why[128];
+    const char *reason = behind(w, now, why, sizeof why);
+    if (reason && w->serving) {
+        log_msg(LOG_WARN, "WORKER-BEHIND", "%s: leaving the share group until it caught up",
+                reason);
         w->behind_since_us = now;
         w->behind_processed = atomic_load(&w->processed);
         leave(w);
-    } else if (!w->serving && msgq_depth(w->q) == 0 && transport_connected(w->tp) &&
-               join(w) == ES_OK) {
-        log_msg(LOG_INFO, "WORKER-CAUGHT-UP",
-                "queue empty after %.1f s (%llu frames processed meanwhile): serving again",
-                (double)(now - w->behind_since_us) / 1e6,
-                atomic_load(&w->processed) - w->behind_processed);
     }
+    if (reason)
+        w->rejoin_us = now + REJOIN_US;
+    if (!w->serving && now >= w->rejoin_us && msgq_depth(w->q) == 0 && transport_connected(w->tp) &&
+        join(w) == ES_OK)
+        log_msg(LOG_INFO, "WORKER-CAUGHT-UP",
+                "kept up for %.1f s after %.1f s behind (%llu frames processed meanwhile): serving "
+                "again",
+                (double)REJOIN_US / 1e6, (double)(now - w->behind_since_us) / 1e6,
+                atomic_load(&w->processed) - w->behind_processed);
 }
 
 /* Waits for a stop signal, keeping up with the queue and logging stats now and then. Returns
@@ -251,6 +275,7 @@ static enum es_err serve(struct worker *w, const volatile sig_atomic_t *stop)
 {
     int64_t next = clock_mono_us() + (int64_t)(w->o->stats_s * 1e6);
     unsigned long long last = 0;
+    w->last_tick_us = clock_mono_us();
     while (!*stop) {
         if (transport_taken_over(w->tp))
             return ES_ESTOPPED;

@@ -251,6 +251,11 @@ enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *
         agent__drain(&a);
         unsent = forwarder_stop(a.fw, a.spool, (int64_t)(opts->result_timeout_s * 1e6));
         a.fw = NULL;
+        agent__note_link(&a, transport_connected(a.tp));
+        if (unsent)
+            log_msg(LOG_WARN, "EDGE-UNSENT", "%zu results not published at exit: %s", unsent,
+                    opts->spool_dir ? "kept in the spool directory for the next run"
+                                    : "lost (use --spool DIR to keep them)");
     }
     int64_t done_us = clock_mono_us();
     agent__end_window(&a, done_us, true);

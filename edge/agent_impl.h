@@ -103,6 +103,10 @@ enum es_err agent__make_room(struct agent *a);
 /* Waits until no frame is in flight (each ends answered or run here). */
 void agent__drain(struct agent *a);
 
+/* Keeps the broker-outage episode's accounts: starts it when !up, and when up again logs the
+ * one line that ends it. */
+void agent__note_link(struct agent *a, bool up);
+
 /* Sets the split and the stage topic. */
 enum es_err agent__set_split(struct agent *a, unsigned split);
 

@@ -56,13 +56,28 @@ static enum es_err finish_here(struct agent *a, struct state *st)
     return err;
 }
 
+void agent__note_link(struct agent *a, bool up)
+{
+    if (!up && !a->offline.active)
+        a->offline = (struct episode){true, clock_mono_us(), 0};
+    if (!up || !a->offline.active)
+        return;
+    struct spool_stats ss;
+    spool_get_stats(a->spool, &ss);
+    log_msg(LOG_INFO, "EDGE-ONLINE",
+            "broker back after %.1f s: %llu frames ran here; %zu results buffered, %llu dropped "
+            "from a full buffer so far; forwarding them",
+            (double)(clock_mono_us() - a->offline.since_us) / 1e6,
+            (unsigned long long)a->offline.frames, ss.entries, (unsigned long long)ss.dropped_full);
+    a->offline.active = false;
+}
+
 /* Whether a frame of split k can go to a worker now; keeps the episodes' accounts. */
 static bool can_offload(struct agent *a, unsigned k)
 {
     bool up = transport_connected(a->tp) && !transport_taken_over(a->tp);
     bool served = up && roster_serving(a->roster, k) > 0;
-    if (!up && !a->offline.active)
-        a->offline = (struct episode){true, clock_mono_us(), 0};
+    agent__note_link(a, up);
     if (up && !served)
         agent__episode_start(&a->no_worker, "EDGE-NO-WORKER",
                              "no worker serves stage %u on %s: running every stage here", k,
@@ -73,17 +88,6 @@ static bool can_offload(struct agent *a, unsigned k)
                 (double)(clock_mono_us() - a->no_worker.since_us) / 1e6,
                 (unsigned long long)a->no_worker.frames);
         a->no_worker.active = false;
-    }
-    if (up && a->offline.active) {
-        struct spool_stats ss;
-        spool_get_stats(a->spool, &ss);
-        log_msg(LOG_INFO, "EDGE-ONLINE",
-                "broker back after %.1f s: %llu frames ran here; %zu results buffered, %llu "
-                "dropped from a full buffer so far; forwarding them",
-                (double)(clock_mono_us() - a->offline.since_us) / 1e6,
-                (unsigned long long)a->offline.frames, ss.entries,
-                (unsigned long long)ss.dropped_full);
-        a->offline.active = false;
     }
     return served;
 }

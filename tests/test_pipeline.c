@@ -10,9 +10,10 @@
 #include "harness.h"
 #include "source.h"
 
-/* Fields that legitimately differ with where the work ran. */
-static const char *const varying[] = {"device",       "split",  "captured_us",
-                                      "completed_us", "worker", "stage_us"};
+/* Fields that legitimately differ with where the work ran (a frame the edge ran itself, after a
+ * missed deadline, says "fallback" instead of naming a worker). */
+static const char *const varying[] = {"device", "split",    "captured_us", "completed_us",
+                                      "worker", "stage_us", "fallback"};
 
 static json_t *strip(json_t *result)
 {
@@ -46,12 +47,16 @@ static json_t *device_only(const struct broker *b, const char *app, const char *
     return arr;
 }
 
-/* Every seq 0..n-1 exactly once, each equal to the device-only result field by field. */
+/* Every seq 0..n-1 at least once (a slow result may come twice), each equal to the
+ * device-only result field by field. */
 static void compare(json_t *ref, json_t *got, int n, unsigned k, const char *what)
 {
     int failures_before = check_failed;
-    CHECK_EQ_INT(json_array_size(got), n);
-    CHECK(results_once(got, n, NULL, NULL));
+    size_t dups, fallback;
+    CHECK(results_at_least_once(got, n, &dups, &fallback));
+    if (dups || fallback)
+        printf("%s split %u: %zu duplicates, %zu frames ran on the device\n", what, k, dups,
+               fallback);
     size_t i;
     json_t *r;
     json_array_foreach(got, i, r)
