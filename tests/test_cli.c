@@ -29,6 +29,10 @@ int main(void)
         {"edge-agent", "--device-id", "a/b", NULL},
         {"edge-agent", "--slowdown", "0.5", NULL},
         {"edge-agent", "--port", "70000", NULL},
+        {"edge-agent", "--buffer", "0", NULL},
+        {"edge-agent", "--buffer-mb", "x", NULL},
+        {"edge-agent", "--spool", "", NULL},
+        {"edge-agent", "--inflight", "5000", NULL},
     };
     for (size_t i = 0; i < sizeof bad_edge / sizeof bad_edge[0]; i++) {
         CHECK_EQ_INT(run(bad_edge[i], err), 2);
@@ -44,6 +48,11 @@ int main(void)
         CHECK_EQ_INT(harness_count_lines(err, "cloud-worker:", &total), 1);
         CHECK_EQ_INT(total, 1);
     }
+    /* A spool directory that cannot be used: one line naming it, exit 1. */
+    const char *spool[] = {"edge-agent", "3", "--spool", "/dev/null/spool", NULL};
+    CHECK_EQ_INT(run(spool, err), 1);
+    CHECK_EQ_INT(harness_count_lines(err, "/dev/null/spool", &total), 1);
+    CHECK_EQ_INT(total, 1);
     const char *help[] = {"edge-agent", "--help", NULL};
     CHECK_EQ_INT(run(help, NULL), 0);
     const char *whelp[] = {"cloud-worker", "--help", NULL};

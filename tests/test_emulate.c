@@ -1,4 +1,4 @@
-/* Device emulation: slowdown schedules and the uplink cap. */
+/* Device emulation: slowdown schedules, the uplink cap and the camera clock. */
 #include "check.h"
 #include "emulate.h"
 
@@ -36,9 +36,25 @@ static void test_uplink(void)
     CHECK_EQ_INT(uplink_book(&none, 0, 1 << 20), 0);
 }
 
+/* A 100 frames/s camera: frames missed while the device was busy are counted, not hidden. */
+static void test_camera(void)
+{
+    struct camclock c = {.period_us = 10000};
+    uint64_t skipped = 0;
+    CHECK_EQ_INT(camclock_next(&c, 0, &skipped), 0);       /* frame 0 now */
+    CHECK_EQ_INT(camclock_next(&c, 3000, &skipped), 7000); /* frame 1 at 10 ms */
+    CHECK_EQ_INT(camclock_next(&c, 25000, &skipped), 0);   /* frame 2 (20 ms) taken late */
+    CHECK_EQ_INT(skipped, 0);
+    CHECK_EQ_INT(camclock_next(&c, 65000, &skipped), 0);    /* busy: frames at 30, 40, 50 ms */
+    CHECK_EQ_INT(skipped, 3);                               /* gone; takes the one at 60 ms */
+    CHECK_EQ_INT(camclock_next(&c, 66000, &skipped), 4000); /* the next at 70 ms */
+    CHECK_EQ_INT(skipped, 3);
+}
+
 int main(void)
 {
     test_slowdown();
     test_uplink();
+    test_camera();
     return check_exit();
 }
