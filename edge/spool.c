@@ -1,32 +1,24 @@
 /* The edge's store-and-forward buffer: a ring of entries in memory, optionally backed by one file
- * per entry in a directory. See spool.h for the contract and the file format. */
+ * per entry in a directory (written and read by spool_file.c). See spool.h for the contract and
+ * the file format. */
 #include "spool.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "spool_impl.h"
 
-#define HDR_SIZE 16
-#define NAME_DIGITS 20                /* "%020llu" */
-#define PATH_BUF (SPOOL_DIR_MAX + 32) /* DIR/<20 digits>.msg */
 #define TOPIC_LEN_MAX (SPOOL_TOPIC_MAX - 1)
 
 /* One held entry. In directory mode payload is NULL and the bytes live in the entry's file. */
 struct slot {
-    uint64_t id;
-    size_t len;
-    int qos;
-    char topic[SPOOL_TOPIC_MAX];
+    struct spool__rec rec;
     uint8_t *payload;
 };
 
@@ -43,6 +35,7 @@ struct spool {
     size_t max_bytes;
     char *dir;        /* NULL in memory mode */
     const char *name; /* dir, or "(memory)" for log lines */
+    int dir_lock;     /* holds the lock on DIR/lock in directory mode; -1 otherwise */
     struct slot *ring;
     size_t cap, head, count, bytes;
     uint64_t next_id;
@@ -51,28 +44,9 @@ struct spool {
     struct spool_stats st;
 };
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static struct slot *slot_at(struct spool *s, size_t i)
 {
     return &s->ring[(s->head + i) % s->cap];
-}
-
-static void entry_path(const struct spool *s, uint64_t id, const char *ext, char *buf)
-{
-    snprintf(buf, PATH_BUF, "%s/%0*llu.%s", s->dir, NAME_DIGITS, (unsigned long long)id, ext);
 }
 
 /* Makes room for one more slot, keeping the order (the ring is unrolled to start at 0). */
@@ -118,17 +92,19 @@ static void release_slot_locked(struct spool *s, struct slot *sl)
     sl->payload = NULL;
     if (!s->dir)
         return;
-    char path[PATH_BUF];
-    entry_path(s, sl->id, "msg", path);
-    if (unlink(path) != 0 && errno != ENOENT)
-        write_fail_locked(s, "remove", path, errno);
+    int err = spool__remove_entry(s->dir, sl->rec.id);
+    if (err) {
+        char path[SPOOL__PATH_BUF];
+        spool__entry_path(s->dir, sl->rec.id, "msg", path);
+        write_fail_locked(s, "remove", path, err);
+    }
 }
 
 static void drop_head_locked(struct spool *s)
 {
     struct slot *sl = slot_at(s, 0);
     release_slot_locked(s, sl);
-    s->bytes -= sl->len;
+    s->bytes -= sl->rec.len;
     s->head = (s->head + 1) % s->cap;
     s->count--;
 }
@@ -165,220 +141,60 @@ static bool enforce_limits_locked(struct spool *s, size_t extra_n, size_t extra_
     return n > 0;
 }
 
-static int write_full(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Reads exactly len bytes at offset off; -1 with errno set otherwise (EIO for a short file). */
-static int pread_full(int fd, void *buf, size_t len, off_t off)
-{
-    uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t r = pread(fd, p, len, off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += r;
-        off += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
-/* Writes the slot's file: header, topic and payload to <id>.tmp, then renamed to <id>.msg. */
+/* Writes the slot's file; a failure is logged once per episode. */
 static enum es_err write_entry_locked(struct spool *s, const struct slot *sl, const void *payload)
 {
-    char tmp[PATH_BUF], msg[PATH_BUF];
-    entry_path(s, sl->id, "tmp", tmp);
-    entry_path(s, sl->id, "msg", msg);
-    uint8_t h[HDR_SIZE + TOPIC_LEN_MAX];
-    size_t tlen = strlen(sl->topic);
-    memcpy(h, "ESP1", 4);
-    h[4] = (uint8_t)sl->qos;
-    h[5] = 0;
-    put_le(h + 6, tlen, 2);
-    put_le(h + 8, sl->len, 8);
-    memcpy(h + HDR_SIZE, sl->topic, tlen);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        write_fail_locked(s, "create", tmp, errno);
-        return ES_EIO;
-    }
-    int err = 0;
-    if (write_full(fd, h, HDR_SIZE + tlen) != 0 || write_full(fd, payload, sl->len) != 0)
-        err = errno;
-    if (close(fd) != 0 && !err)
-        err = errno;
-    if (!err && rename(tmp, msg) != 0)
-        err = errno;
+    const char *what = NULL;
+    int err = spool__write_entry(s->dir, &sl->rec, payload, &what);
     if (err) {
-        unlink(tmp);
-        write_fail_locked(s, "write", tmp, err);
+        char tmp[SPOOL__PATH_BUF];
+        spool__entry_path(s->dir, sl->rec.id, "tmp", tmp);
+        write_fail_locked(s, what, tmp, err);
         return ES_EIO;
     }
     write_ok_locked(s);
     return ES_OK;
 }
 
-/* Reads and checks the header and topic of an open entry file into sl (id and payload are left
- * alone). Returns NULL when valid, else why it is not. */
-static const char *read_header(int fd, struct slot *sl)
+/* spool__scan_dir's callback at open: holds a valid entry found in the directory, or drops it
+ * when it alone exceeds max_bytes. */
+static enum es_err recover_entry(void *arg, const struct spool__rec *r)
 {
-    uint8_t h[HDR_SIZE + TOPIC_LEN_MAX];
-    struct stat st;
-    if (fstat(fd, &st) != 0 || pread_full(fd, h, HDR_SIZE, 0) != 0)
-        return strerror(errno);
-    if (memcmp(h, "ESP1", 4) != 0)
-        return "bad magic";
-    size_t tlen = (size_t)get_le(h + 6, 2);
-    uint64_t plen = get_le(h + 8, 8);
-    if (h[4] > 1 || h[5] != 0 || tlen == 0 || tlen > TOPIC_LEN_MAX || (size_t)plen != plen)
-        return "bad header";
-    if ((uint64_t)st.st_size < HDR_SIZE + tlen || (uint64_t)st.st_size - HDR_SIZE - tlen != plen)
-        return "file size does not match its header";
-    if (pread_full(fd, h + HDR_SIZE, tlen, HDR_SIZE) != 0)
-        return strerror(errno);
-    if (memchr(h + HDR_SIZE, 0, tlen))
-        return "NUL in topic";
-    sl->qos = h[4];
-    sl->len = (size_t)plen;
-    memcpy(sl->topic, h + HDR_SIZE, tlen);
-    sl->topic[tlen] = '\0';
-    return NULL;
-}
-
-/* True when name is <NAME_DIGITS digits>.ext; the digits are stored in *id. */
-static bool parse_name(const char *name, const char *ext, uint64_t *id)
-{
-    if (strlen(name) != NAME_DIGITS + 1 + strlen(ext) || name[NAME_DIGITS] != '.' ||
-        strcmp(name + NAME_DIGITS + 1, ext) != 0)
-        return false;
-    uint64_t v = 0;
-    for (int i = 0; i < NAME_DIGITS; i++) {
-        if (name[i] < '0' || name[i] > '9')
-            return false;
-        uint64_t d = (uint64_t)(name[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (v == 0 || v == UINT64_MAX) /* ids start at 1; the largest would leave no next id */
-        return false;
-    *id = v;
-    return true;
-}
-
-/* What spool_open's scan found wrong, for its one summary line. */
-struct scan_bad {
-    uint64_t n;
-    char first[PATH_BUF];
-    const char *why;
-};
-
-/* Loads <id>.msg into the index, or removes it when it is not valid. */
-static enum es_err load_entry(struct spool *s, uint64_t id, struct scan_bad *bad)
-{
-    char path[PATH_BUF];
-    entry_path(s, id, "msg", path);
-    struct slot sl = {.id = id};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    const char *why = fd < 0 ? strerror(errno) : read_header(fd, &sl);
-    if (fd >= 0)
-        close(fd);
-    if (id >= s->next_id)
-        s->next_id = id + 1;
-    if (why) {
-        if (bad->n++ == 0) {
-            snprintf(bad->first, sizeof bad->first, "%s", path);
-            bad->why = why;
-        }
-        s->st.dropped_io++;
-        unlink(path);
-        return ES_OK;
-    }
+    struct spool *s = arg;
     s->st.recovered++;
-    if (sl.len > s->max_bytes) {
-        full_drop_locked(s, 1, sl.len);
-        unlink(path);
+    if (r->len > s->max_bytes) {
+        full_drop_locked(s, 1, r->len);
+        /* a file left behind is found, and dropped, again at the next open */
+        (void)spool__remove_entry(s->dir, r->id);
         return ES_OK;
     }
     if (ring_reserve(s) != ES_OK)
         return ES_ENOMEM;
-    *slot_at(s, s->count++) = sl;
-    s->bytes += sl.len;
+    *slot_at(s, s->count++) = (struct slot){.rec = *r};
+    s->bytes += r->len;
     return ES_OK;
 }
 
 static int cmp_slot_id(const void *a, const void *b)
 {
-    uint64_t x = ((const struct slot *)a)->id, y = ((const struct slot *)b)->id;
+    uint64_t x = ((const struct slot *)a)->rec.id, y = ((const struct slot *)b)->rec.id;
     return (x > y) - (x < y);
 }
 
-/* Creates the directory if needed and checks it is a writable directory. */
-static enum es_err check_dir(const char *dir)
+/* Directory mode's part of spool_open: checks and locks the directory before anything in it is
+ * touched, then loads its entries oldest first within the limits. */
+static enum es_err open_dir(struct spool *s)
 {
-    struct stat st;
-    int err = 0;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        err = errno;
-    else if (stat(dir, &st) != 0)
-        err = errno;
-    else if (!S_ISDIR(st.st_mode))
-        err = ENOTDIR;
-    else if (access(dir, W_OK | X_OK) != 0)
-        err = errno;
-    if (!err)
-        return ES_OK;
-    log_msg(LOG_ERROR, "EDGE-SPOOL", "cannot use spool directory %s: %s", dir, strerror(err));
-    return ES_EIO;
-}
-
-/* Removes leftover .tmp files and loads the .msg files, oldest first. */
-static enum es_err scan_dir(struct spool *s)
-{
-    DIR *d = opendir(s->dir);
-    if (!d) {
-        log_msg(LOG_ERROR, "EDGE-SPOOL", "cannot use spool directory %s: %s", s->dir,
-                strerror(errno));
-        return ES_EIO;
-    }
-    struct scan_bad bad = {0};
-    enum es_err err = ES_OK;
-    struct dirent *de;
-    while (err == ES_OK && (de = readdir(d)) != NULL) {
-        uint64_t id;
-        char path[PATH_BUF];
-        if (parse_name(de->d_name, "tmp", &id)) {
-            entry_path(s, id, "tmp", path);
-            unlink(path);
-        } else if (parse_name(de->d_name, "msg", &id)) {
-            err = load_entry(s, id, &bad);
-        }
-    }
-    closedir(d);
-    if (bad.n)
-        log_msg(LOG_WARN, "EDGE-SPOOL-CORRUPT",
-                "spool %s: removed %llu corrupt or unreadable entries (first %s: %s)", s->dir,
-                (unsigned long long)bad.n, bad.first, bad.why);
+    enum es_err err = spool__check_dir(s->dir);
+    if (err == ES_OK)
+        err = spool__lock_dir(s->dir, &s->dir_lock);
+    if (err != ES_OK)
+        return err;
+    struct spool__scan scan;
+    err = spool__scan_dir(s->dir, recover_entry, s, &scan);
+    if (scan.max_id >= s->next_id) /* after every id seen, corrupt ones too */
+        s->next_id = scan.max_id + 1;
+    s->st.dropped_io += scan.bad;
     if (err != ES_OK)
         return err;
     if (s->count > 1)
@@ -397,6 +213,7 @@ enum es_err spool_open(const struct spool_config *c, struct spool **out)
     struct spool *s = calloc(1, sizeof *s);
     if (!s)
         return ES_ENOMEM;
+    s->dir_lock = -1;
     enum es_err err = ES_ENOMEM;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -413,9 +230,7 @@ enum es_err spool_open(const struct spool_config *c, struct spool **out)
         if (!s->dir)
             goto cleanup;
         s->name = s->dir;
-        err = check_dir(s->dir);
-        if (err == ES_OK)
-            err = scan_dir(s);
+        err = open_dir(s);
         if (err != ES_OK)
             goto cleanup;
     }
@@ -434,6 +249,8 @@ void spool_free(struct spool *s)
         free(slot_at(s, i)->payload);
     free(s->ring);
     free(s->dir);
+    if (s->dir_lock >= 0)
+        close(s->dir_lock); /* releases the directory for the next spool_open */
     pthread_cond_destroy(&s->changed);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -442,9 +259,9 @@ void spool_free(struct spool *s)
 /* Holds sl (its payload copy or its file already made) as the newest entry. */
 static void append_locked(struct spool *s, const struct slot *sl)
 {
-    bool dropped = enforce_limits_locked(s, 1, sl->len);
+    bool dropped = enforce_limits_locked(s, 1, sl->rec.len);
     *slot_at(s, s->count++) = *sl;
-    s->bytes += sl->len;
+    s->bytes += sl->rec.len;
     s->next_id++;
     s->st.pushed++;
     if (!dropped && s->full.on) {
@@ -460,8 +277,8 @@ enum es_err spool_push(struct spool *s, const char *topic, int qos, const void *
     if (!s || !topic || topic[0] == '\0' || strnlen(topic, SPOOL_TOPIC_MAX) > TOPIC_LEN_MAX ||
         (qos != 0 && qos != 1) || (!payload && len > 0))
         return ES_EINVAL;
-    struct slot sl = {.len = len, .qos = qos};
-    strcpy(sl.topic, topic);
+    struct slot sl = {.rec = {.len = len, .qos = qos}};
+    strcpy(sl.rec.topic, topic);
     if (!s->dir && len > 0 && len <= s->max_bytes) {
         sl.payload = malloc(len);
         if (!sl.payload)
@@ -477,7 +294,7 @@ enum es_err spool_push(struct spool *s, const char *topic, int qos, const void *
     err = ring_reserve(s);
     if (err != ES_OK)
         goto cleanup;
-    sl.id = s->next_id;
+    sl.rec.id = s->next_id;
     if (s->dir) {
         err = write_entry_locked(s, &sl, payload);
         if (err != ES_OK) {
@@ -494,36 +311,22 @@ cleanup:
     return err;
 }
 
-/* Reads the payload of e (id, len set) from its open file into e->payload and closes fd.
- * Returns NULL on success, else why it failed. */
-static const char *read_payload(int fd, struct spool_entry *e)
-{
-    struct slot sl;
-    const char *why = read_header(fd, &sl);
-    if (!why && (sl.len != e->len || sl.qos != e->qos || strcmp(sl.topic, e->topic) != 0))
-        why = "file does not match the index";
-    if (!why && pread_full(fd, e->payload, e->len, (off_t)(HDR_SIZE + strlen(sl.topic))) != 0)
-        why = strerror(errno);
-    close(fd);
-    return why;
-}
-
 /* An entry whose file could not be read: dropped if still held, logged once per episode. */
 static void drop_unreadable(struct spool *s, uint64_t id, const char *why)
 {
     pthread_mutex_lock(&s->lock);
-    char path[PATH_BUF];
-    entry_path(s, id, "msg", path);
+    char path[SPOOL__PATH_BUF];
+    spool__entry_path(s->dir, id, "msg", path);
     if (!s->rfail.on)
         log_msg(LOG_WARN, "EDGE-SPOOL-CORRUPT", "spool entry %s dropped: %s", path, why);
     s->rfail.on = true;
     s->rfail.n++;
     for (size_t i = 0; i < s->count; i++) {
         struct slot *sl = slot_at(s, i);
-        if (sl->id != id)
+        if (sl->rec.id != id)
             continue;
         release_slot_locked(s, sl);
-        s->bytes -= sl->len;
+        s->bytes -= sl->rec.len;
         for (size_t j = i + 1; j < s->count; j++)
             *slot_at(s, j - 1) = *slot_at(s, j);
         s->count--;
@@ -552,27 +355,23 @@ static enum es_err peek_locked(struct spool *s, size_t i, struct spool_entry *e,
     if (i >= s->count)
         return ES_EEOF;
     const struct slot *sl = slot_at(s, i);
-    if (sl->len > e->cap) {
-        uint8_t *p = realloc(e->payload, sl->len);
+    if (sl->rec.len > e->cap) {
+        uint8_t *p = realloc(e->payload, sl->rec.len);
         if (!p)
             return ES_ENOMEM;
         e->payload = p;
-        e->cap = sl->len;
+        e->cap = sl->rec.len;
     }
-    e->id = sl->id;
-    e->qos = sl->qos;
-    e->len = sl->len;
-    memcpy(e->topic, sl->topic, sizeof e->topic);
+    e->id = sl->rec.id;
+    e->qos = sl->rec.qos;
+    e->len = sl->rec.len;
+    memcpy(e->topic, sl->rec.topic, sizeof e->topic);
     if (!s->dir) {
-        if (sl->len > 0)
-            memcpy(e->payload, sl->payload, sl->len);
+        if (sl->rec.len > 0)
+            memcpy(e->payload, sl->payload, sl->rec.len);
         return ES_OK;
     }
-    char path[PATH_BUF];
-    entry_path(s, sl->id, "msg", path);
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0)
-        *why = strerror(errno);
+    *fd = spool__open_entry(s->dir, sl->rec.id, why);
     return ES_OK;
 }
 
@@ -589,7 +388,7 @@ enum es_err spool_peek(struct spool *s, size_t i, struct spool_entry *e)
         if (err != ES_OK || !s->dir)
             return err;
         if (fd >= 0)
-            why = read_payload(fd, e);
+            why = spool__read_payload(fd, e);
         if (!why) {
             read_ok(s);
             return ES_OK;
@@ -601,7 +400,7 @@ enum es_err spool_peek(struct spool *s, size_t i, struct spool_entry *e)
 void spool_remove_through(struct spool *s, uint64_t id)
 {
     pthread_mutex_lock(&s->lock);
-    while (s->count > 0 && slot_at(s, 0)->id <= id)
+    while (s->count > 0 && slot_at(s, 0)->rec.id <= id)
         drop_head_locked(s);
     pthread_mutex_unlock(&s->lock);
 }

@@ -9,7 +9,9 @@
  *
  * Memory mode (dir NULL) keeps malloc'd copies. Directory mode keeps each entry in its own file
  * DIR/<id as 20 digits>.msg, written to <name>.tmp and renamed, and keeps only an index (id,
- * topic, qos, length) in memory; payloads are read back on spool_peek. Files are not fsync'd: a
+ * topic, qos, length) in memory; payloads are read back on spool_peek. An open spool holds an
+ * exclusive lock on DIR/lock (a flock on a file kept in the directory) so that two agents cannot
+ * share a directory and publish or delete each other's entries. Files are not fsync'd: a
  * process crash (even kill -9) loses nothing that spool_push accepted, but a power loss may lose
  * or empty the last entries written (an emptied file is dropped as corrupt at the next open).
  * The file is a 16-byte header, then the topic, then the payload:
@@ -65,21 +67,26 @@ struct spool_stats {
 };
 
 /* Opens a spool with the limits and mode of c and stores it in *out (NULL on failure). In
- * directory mode it creates the directory if missing, removes leftover <20 digits>.tmp files
- * (interrupted writes), and loads every <20 digits>.msg file in id order (counted in recovered);
- * a corrupt or unreadable .msg file is removed and counted in dropped_io, all of them logged as
- * one "EDGE-SPOOL-CORRUPT" line. When the recovered entries exceed the limits the oldest are
- * dropped as on a push. Other files in the directory are left alone. Free with spool_free.
+ * directory mode it creates the directory if missing, locks it (DIR/lock, created if missing;
+ * the lock is held until spool_free, or until the process ends), removes leftover <20 digits>.tmp
+ * files (interrupted writes), and loads every <20 digits>.msg file in id order (counted in
+ * recovered); a corrupt or unreadable .msg file is removed and counted in dropped_io, all of them
+ * logged as one "EDGE-SPOOL-CORRUPT" line. When the recovered entries exceed the limits the oldest
+ * are dropped as on a push. Other files in the directory are left alone. Free with spool_free.
  * Returns:
  *   ES_OK      on success
  *   ES_EINVAL  c or out NULL, max_entries or max_bytes 0, dir empty or longer than SPOOL_DIR_MAX
  *   ES_ENOMEM  out of memory
  *   ES_EIO     the directory cannot be created or read, is not a directory or is not writable
- *              (logged as one "EDGE-SPOOL" line naming the path and the system's reason) */
+ *              (logged as one "EDGE-SPOOL" line naming the path and the system's reason), or
+ *              it is in use: another open spool, in this process or another, holds its lock
+ *              (logged as one "EDGE-SPOOL" line "spool directory DIR is in use by another edge
+ *              agent"), and then nothing in the directory was touched */
 enum es_err spool_open(const struct spool_config *c, struct spool **out);
 
-/* Frees s and the entries it holds in memory; accepts NULL. The directory and its files are
- * kept, for the next spool_open. No other call on s may run concurrently or follow. */
+/* Frees s and the entries it holds in memory and releases the directory's lock; accepts NULL.
+ * The directory and its files (the lock file too) are kept, for the next spool_open. No other
+ * call on s may run concurrently or follow. */
 void spool_free(struct spool *s);
 
 /* Appends a copy of topic, qos and the len bytes at payload as the newest entry, with the next

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -23,12 +24,14 @@ static const char *const log_ids[] = {
 #define NLOG_IDS (sizeof log_ids / sizeof log_ids[0])
 static int log_counts[NLOG_IDS];
 static int log_other;
+static char log_last_spool[1024]; /* the last "EDGE-SPOOL" line */
 
 static void count_sink(void *arg, enum log_level level, const char *id, const char *line)
 {
     (void)arg;
     (void)level;
-    (void)line;
+    if (strcmp(id, "EDGE-SPOOL") == 0)
+        snprintf(log_last_spool, sizeof log_last_spool, "%s", line);
     for (size_t i = 0; i < NLOG_IDS; i++) {
         if (strcmp(id, log_ids[i]) == 0) {
             log_counts[i]++;
@@ -50,6 +53,7 @@ static void log_reset(void)
 {
     memset(log_counts, 0, sizeof log_counts);
     log_other = 0;
+    log_last_spool[0] = '\0';
 }
 
 static char g_root[256]; /* the mkdtemp directory every directory test works under */
@@ -373,6 +377,9 @@ static void test_write_failure(const char *dir)
     struct spool *s = open_spool(dir, 10, 1000);
     CHECK_EQ_INT(spool_push(s, "t", 0, "kept", 4), ES_OK);
     spool_remove_through(s, UINT64_MAX);
+    char lock[512];
+    path_in(lock, sizeof lock, dir, "lock"); /* the spool keeps its lock through the open fd */
+    CHECK_EQ_INT(unlink(lock), 0);
     CHECK_EQ_INT(rmdir(dir), 0);
     CHECK_EQ_INT(spool_push(s, "t", 0, "lost", 4), ES_EIO);
     CHECK_EQ_INT(spool_push(s, "t", 0, "lost", 4), ES_EIO);
@@ -406,6 +413,51 @@ static void test_unusable_dir(void)
     CHECK_EQ_INT(spool_open(&c, &s), ES_EIO);
     CHECK_EQ_INT(logged("EDGE-SPOOL"), 2);
     unlink(file);
+}
+
+/* A directory is one agent's: while a spool holds it, a second spool_open on it fails with ES_EIO
+ * and touches nothing, from this process or another; after spool_free it opens again. */
+static void test_dir_lock(const char *dir)
+{
+    log_reset();
+    struct spool *s = open_spool(dir, 4, 100);
+    CHECK_EQ_INT(spool_push(s, "t", 1, "held", 4), ES_OK);
+    char lock[512], tmp[512], alias[512];
+    path_in(lock, sizeof lock, dir, "lock");
+    path_in(tmp, sizeof tmp, dir, "00000000000000000009.tmp"); /* a refused open must keep it */
+    path_in(alias, sizeof alias, dir, ".");                    /* the same directory */
+    CHECK(exists(lock));
+    write_file(tmp, "ESP1", 4);
+
+    struct spool_config c = {.max_entries = 4, .max_bytes = 100, .dir = dir};
+    struct spool *again = (struct spool *)&again;
+    CHECK_EQ_INT(spool_open(&c, &again), ES_EIO);
+    CHECK(again == NULL);
+    CHECK(exists(tmp));
+    CHECK_EQ_INT(logged("EDGE-SPOOL"), 1);
+    CHECK(strstr(log_last_spool, dir) && strstr(log_last_spool, "in use by another edge agent"));
+    c.dir = alias;
+    CHECK_EQ_INT(spool_open(&c, &again), ES_EIO);
+    pid_t pid = fork(); /* another agent: a process of its own */
+    if (pid == 0)
+        _exit(spool_open(&c, &again) == ES_EIO ? 0 : 1);
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(expect_entry(s, 0, "t", 1, "held"), 1);
+    spool_free(s);
+
+    log_reset();
+    s = open_spool(dir, 4, 100);
+    CHECK(exists(lock));
+    CHECK(!exists(tmp));
+    struct spool_stats st = {0};
+    spool_get_stats(s, &st);
+    CHECK_EQ_INT(st.recovered, 1);
+    CHECK_EQ_INT(st.dropped_io, 0); /* the lock file is no entry */
+    CHECK_EQ_INT(logged("EDGE-SPOOL") + logged("EDGE-SPOOL-CORRUPT"), 0);
+    spool_remove_through(s, UINT64_MAX);
+    spool_free(s);
 }
 
 /* Returns the push's error through the thread's result: check.h's counters are not atomic. */
@@ -537,6 +589,7 @@ int main(void)
     test_corrupt_at_peek(FRESH("peek"));
     test_write_failure(FRESH("vanish"));
     test_unusable_dir();
+    test_dir_lock(FRESH("lock"));
     test_concurrent(FRESH("concurrent"), 2000);
     CHECK_EQ_INT(log_other, 0);
 
