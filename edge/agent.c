@@ -86,7 +86,7 @@ static enum es_err frame_step(struct agent *a, uint64_t seq)
     if (err == ES_OK) {
         account_stages(a, a->split);
         a->win.captured++;
-        err = a->tp ? agent__offload(a, &io) : emit_local(a, &io);
+        err = a->tp ? agent__offload(a) : emit_local(a, &io);
     }
     json_decref(io.result);
     free(io.jpeg);

@@ -88,10 +88,10 @@ struct agent {
 bool agent__on_message(void *arg, const char *topic, const uint8_t *payload, size_t len);
 void agent__on_event(void *arg, enum transport_event ev);
 
-/* After the local stages of a.st (stage_io io): publishes the frame, or, when no worker can
- * take it (offline, nobody serves the split), runs the remaining stages here and buffers the
- * result. Returns ES_OK or the error that lost the frame. */
-enum es_err agent__offload(struct agent *a, struct stage_io *io);
+/* After the local stages of a->st: publishes the frame, or, when no worker can take it
+ * (offline, nobody serves the split), runs the remaining stages here and buffers the result.
+ * Returns ES_OK or the error that lost the frame. */
+enum es_err agent__offload(struct agent *a);
 
 /* Handles every frame in flight that is due: publishes it again or runs it here. */
 void agent__service(struct agent *a);

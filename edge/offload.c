@@ -117,9 +117,8 @@ static enum es_err publish_state(struct agent *a)
     return ES_OK;
 }
 
-enum es_err agent__offload(struct agent *a, struct stage_io *io)
+enum es_err agent__offload(struct agent *a)
 {
-    (void)io;
     if (can_offload(a, a->split) && publish_state(a) == ES_OK)
         return ES_OK;
     /* Nobody can take it, or the publish failed: run the rest here. */
