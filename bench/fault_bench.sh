@@ -76,6 +76,9 @@ bin=$(cd "$bin" && pwd)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-faults-XXXXXX")
 chmod 755 "$tmp" # mosquitto drops root privileges to user mosquitto; its db lives below
+# Every scenario runs copies taken now, so a rebuild of DIR during the run cannot mix versions.
+mkdir "$tmp/bin"
+cp "$bin/edge-agent" "$bin/cloud-worker" "$tmp/bin/"
 declare -A done_=() # actions of the running scenario already done
 declare -A live=() # pid -> name of every process started and not yet reaped
 
@@ -159,7 +162,7 @@ observer_start() {
 }
 # worker_start N [LOG]: starts worker w-N and waits for WORKER-READY; sets wpid[N].
 worker_start() {
-  start_worker "${2:-$dir/w-$1.log}" "$bin/cloud-worker" --host 127.0.0.1 --port "$port" \
+  start_worker "${2:-$dir/w-$1.log}" "$tmp/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
     --worker-id "w-$1"
   wpid[$1]=$WORKER_PID
   wlog[$1]=${2:-$dir/w-$1.log}
@@ -167,7 +170,7 @@ worker_start() {
 }
 # edge_start I FRAMES: starts edge I (stderr in edge-I.log) and records its start.
 edge_start() {
-  "$bin/edge-agent" "$split" --host 127.0.0.1 --port "$port" --device-id "$device" \
+  "$tmp/bin/edge-agent" "$split" --host 127.0.0.1 --port "$port" --device-id "$device" \
     --source synthetic --rate "$rate" --frames "$2" >"$dir/edge-$1.out" 2>"$dir/edge-$1.log" &
   tick
   epid[$1]=$!
@@ -240,7 +243,7 @@ fault_step() {
     only-worker-restart)
       if [ -z "${done_[restart]:-}" ] && ((el >= f + 5000000)); then
         done_[restart]=1
-        "$bin/cloud-worker" --host 127.0.0.1 --port "$port" --worker-id w-1 2>"$dir/w-1-restart.log" &
+        "$tmp/bin/cloud-worker" --host 127.0.0.1 --port "$port" --worker-id w-1 2>"$dir/w-1-restart.log" &
         wpid[1]=$! wlog[1]=$dir/w-1-restart.log
         live[$!]=w-1
         note "w-1 started again"
@@ -288,7 +291,7 @@ summary_key() {
 # analyse SCENARIO: the table row of the scenario just run (to $tmp/rows), its notes (to
 # $tmp/notes) and the edges' own counts (to $tmp/edges).
 analyse() {
-  local sc=$1 i f fmt seen named end=0 captured=0 est="" capped="" chains lines bad
+  local sc=$1 i f fmt seen named spans end=0 captured=0 est="" capped="" chains lines bad
   jq -R -r 'index(" ") as $i | select($i != null)
     | (.[$i + 1:] | try fromjson catch null) as $r
     | select(($r | type) == "object" and $r.seq != null)
@@ -297,14 +300,22 @@ analyse() {
   lines=$(wc -l <"$dir/observer.tsv")
   bad=$(grep -vc 'fault-bench' "$dir/observer.txt" || true)
   bad=$((bad - lines))
-  # Highest seq per edge as the observer saw it: distinct frames by capture time, split into
-  # chains in which seq rises (greedy); the first chain is the first edge's.
-  chains=$(awk -F '\t' '{print $4, $3}' "$dir/observer.tsv" | sort -n -u | awk '
+  # Highest seq per edge as the observer saw it. Edges sharing a device id reuse seqs, so each
+  # distinct frame, in capture order, goes to an edge that was running when it was captured;
+  # among several, to the one whose last frame has the highest seq below this one's (each
+  # edge's seqs rise with capture time), the most recent on a tie.
+  spans=$(for i in $(printf '%s\n' "${!epid[@]}" | sort -n); do printf '%s:%s ' "${estart[$i]}" "${eend[$i]}"; done)
+  chains=$(awk -F '\t' '{print $4, $3}' "$dir/observer.tsv" | sort -k1,1n -k2,2n -u | awk -v spans="$spans" '
+    BEGIN { n = split(spans, sp, " ")
+      for (e = 1; e <= n; e++) { split(sp[e], se, ":"); from[e] = se[1]; to[e] = se[2]; last[e] = -1; top[e] = -1 } }
     { best = 0
-      for (c = 1; c <= n; c++) if (last[c] < $2 && (!best || last[c] > last[best])) best = c
-      if (!best) { best = ++n; top[n] = -1 }
-      last[best] = $2; if ($2 > top[best]) top[best] = $2 }
-    END { for (c = 1; c <= n; c++) printf "%d ", top[c] }')
+      for (e = 1; e <= n; e++) {
+        if ($1 < from[e] || $1 > to[e] || last[e] >= $2) continue
+        if (!best || last[e] > last[best] || (last[e] == last[best] && at[e] > at[best])) best = e
+      }
+      if (!best) next
+      last[best] = $2; at[best] = $1; if ($2 > top[best]) top[best] = $2 }
+    END { for (e = 1; e <= n; e++) printf "%d ", top[e] }')
   read -r -a chain <<<"$chains"
   for i in $(printf '%s\n' "${!epid[@]}" | sort -n); do
     f=$(summary_key "$i" frames)
@@ -354,7 +365,7 @@ analyse() {
       else if (!base) rec = "n/a"
       else {
         rec = "never"
-        for (b = 0; fault + b + 1 <= end; b++) if (bucket[b] >= 0.9 * base / 3) { rec = b; break }
+        for (b = 0; fault + b < end; b++) if (bucket[b] >= 0.9 * base / 3) { rec = b; break }
       }
       # "†" is one column wide but three bytes, and awk pads by bytes
       cell = cap est; w = length(cell) - 2 * gsub(/†/, "&", cell)
@@ -456,7 +467,7 @@ report=$tmp/report.md
   echo "|-----------------------------------|----------|---------|----------|--------|------------|-----------------|--------------|----------|"
   cat "$tmp/rows"
   echo
-  echo "results, fallback: distinct frames (device, seq, captured_us) the observer got from a worker / with \"fallback\": true; lost = captured - distinct frames; duplicates = observer lines - distinct frames; recovery: start of the first 1-s bucket after the fault with >= 90% of the observer's rate in the 3 s before it (never: not before the edge ended); edge fps = the first edge's captured frames / its wall time; (capped): an edge ran into the $cap_s-s cap; * captured estimated from the observer (no EDGE-SUMMARY); † an edge's frames= is below the frames the observer saw from it."
+  echo "results, fallback: distinct frames (device, seq, captured_us) the observer got from a worker / with \"fallback\": true; lost = captured - distinct frames; duplicates = observer lines - distinct frames; recovery: start of the first 1-s bucket after the fault with >= 90% of the observer's rate (all its lines, fallbacks included) in the 3 s before it (never: no such bucket starts before the last edge ended); edge fps = the first edge's captured frames / its wall time; (capped): an edge ran into the $cap_s-s cap; * captured estimated from the observer (no EDGE-SUMMARY); † an edge's frames= is below the frames the observer saw from it."
   if [ -s "$tmp/notes" ]; then
     echo
     cat "$tmp/notes"

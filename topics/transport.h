@@ -55,9 +55,9 @@ struct transport_opts {
     bool tls_insecure;     /* TLS: do not verify the server's host name */
     const char *username;  /* optional credentials */
     const char *password;
-    int session_expiry_s;  /* 0: a clean session (the default); > 0: the broker keeps this
-                            * client's subscriptions and queues its QoS 1 messages for that
-                            * long while it is away (a subscriber that must miss nothing) */
+    int session_expiry_s;        /* 0: a clean session (the default); > 0: the broker keeps this
+                                  * client's subscriptions and queues its QoS 1 messages for that
+                                  * long while it is away (a subscriber that must miss nothing) */
     transport_msg_fn on_msg;     /* may be NULL for a publish-only client */
     transport_event_fn on_event; /* may be NULL */
     void *arg;                   /* passed to on_msg and on_event */
