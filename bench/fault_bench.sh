@@ -288,26 +288,26 @@ summary_key() {
   sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$line"
 }
 
-# analyse SCENARIO: the table row of the scenario just run (to $tmp/rows), its notes (to
-# $tmp/notes) and the edges' own counts (to $tmp/edges).
-analyse() {
-  local sc=$1 i f fmt seen named spans end=0 captured=0 est="" capped="" chains lines bad
+# observer_tsv: the observer's results as "time device seq captured_us fallback(0/1)", sorted by
+# arrival, in $dir/observer.tsv (the probe and anything else that is not a result left out).
+observer_tsv() {
   jq -R -r 'index(" ") as $i | select($i != null)
     | (.[$i + 1:] | try fromjson catch null) as $r
     | select(($r | type) == "object" and $r.seq != null)
     | [.[:$i], $r.device, $r.seq, $r.captured_us, (if $r.fallback == true then 1 else 0 end)]
     | @tsv' "$dir/observer.txt" | sort -t "$(printf '\t')" -k1,1n >"$dir/observer.tsv"
-  lines=$(wc -l <"$dir/observer.tsv")
-  bad=$(grep -vc 'fault-bench' "$dir/observer.txt" || true)
-  bad=$((bad - lines))
-  # Highest seq per edge as the observer saw it. Edges sharing a device id reuse seqs, so each
-  # distinct frame, in capture order, goes to an edge that was running when it was captured;
-  # among several, to the one whose last frame has the highest seq below this one's (each
-  # edge's seqs rise with capture time), the most recent on a tie.
-  spans=$(for i in $(printf '%s\n' "${!epid[@]}" | sort -n); do printf '%s:%s ' "${estart[$i]}" "${eend[$i]}"; done)
-  chains=$(awk -F '\t' '{print $4, $3}' "$dir/observer.tsv" | sort -k1,1n -k2,2n -u | awk -v spans="$spans" '
+}
+
+# edge_top_seqs: the highest seq the observer got from each edge, in edge order (-1: none).
+# Edges sharing a device id reuse seqs, so each distinct frame, in capture order, goes to an
+# edge that was running when it was captured; among several, to the one whose last frame has
+# the highest seq below this one's (an edge's seqs rise with capture time), the latest on a tie.
+edge_top_seqs() {
+  local i spans=""
+  for i in $(printf '%s\n' "${!epid[@]}" | sort -n); do spans="$spans${estart[$i]}:${eend[$i]} "; done
+  awk -F '\t' '{print $4, $3}' "$dir/observer.tsv" | sort -k1,1n -k2,2n -u | awk -v spans="$spans" '
     BEGIN { n = split(spans, sp, " ")
-      for (e = 1; e <= n; e++) { split(sp[e], se, ":"); from[e] = se[1]; to[e] = se[2]; last[e] = -1; top[e] = -1 } }
+      for (e = 1; e <= n; e++) { split(sp[e], se, ":"); from[e] = se[1]; to[e] = se[2]; last[e] = top[e] = -1 } }
     { best = 0
       for (e = 1; e <= n; e++) {
         if ($1 < from[e] || $1 > to[e] || last[e] >= $2) continue
@@ -315,34 +315,61 @@ analyse() {
       }
       if (!best) next
       last[best] = $2; at[best] = $1; if ($2 > top[best]) top[best] = $2 }
-    END { for (e = 1; e <= n; e++) printf "%d ", top[e] }')
-  read -r -a chain <<<"$chains"
+    END { for (e = 1; e <= n; e++) printf "%d ", top[e] }'
+}
+
+# edges_account SCENARIO: each edge's line in $tmp/edges; sets CAPTURED (frames= summed, or the
+# observer's estimate), EDGE_LOST (lost= summed), MARK (* estimated, † frames= below what the
+# observer saw), CAPPED, LAST_END (µs) and FPS of the first edge. Notes go to $tmp/notes.
+edges_account() {
+  local sc=$1 i f seen named top req
+  read -r -a top <<<"$(edge_top_seqs)"
+  CAPTURED=0 EDGE_LOST=0 MARK="" CAPPED="" LAST_END=0 FPS=""
   for i in $(printf '%s\n' "${!epid[@]}" | sort -n); do
     f=$(summary_key "$i" frames)
-    seen=$((${chain[i - 1]:--1} + 1))
-    if [ -z "$f" ]; then
+    seen=$((${top[i - 1]:--1} + 1))
+    req=$frames
+    ((i == 1)) || req=$frames2
+    if [ -n "$f" ] && [ "${erc[$i]}" = 0 ] && [ -z "${ecap[$i]}" ] && ((f < req)); then
+      # An edge that ended normally captured every frame asked for; some builds leave the
+      # frames they could not publish out of frames= (and count them in lost=).
+      [[ $MARK == *†* ]] || MARK="$MARK†"
+      echo "- $sc: edge-$i ran all its $req frames (exit status 0) but reports frames=$f and lost=$(summary_key "$i" lost): it leaves the frames it could not publish out of frames=; captured counts all $req." >>"$tmp/notes"
+      f=$req
+    elif [ -z "$f" ]; then
       f=$seen
-      est="*"
+      [[ $MARK == *"*"* ]] || MARK="$MARK*"
       named=$(grep -oE '(^| )frame [0-9]+' "$dir/edge-$i.log" | awk '$2 > m {m = $2} END {print m + 0}')
       echo "- $sc: edge-$i printed no EDGE-SUMMARY (exit status ${erc[$i]}); captured is its highest seq seen by the observer + 1 ($f), a lower bound (the highest frame seq its log names is $named)." >>"$tmp/notes"
     elif ((seen > f)); then
-      [[ $est == *†* ]] || est="${est}†"
-      echo "- $sc: edge-$i reports frames=$f (and lost=$(summary_key "$i" lost)) but the observer got its frames up to seq $((seen - 1)): its frames= leaves out captured frames, so captured, lost and edge fps, which use frames=, understate them." >>"$tmp/notes"
+      [[ $MARK == *†* ]] || MARK="$MARK†"
+      echo "- $sc: edge-$i reports frames=$f (and lost=$(summary_key "$i" lost)) but the observer got its frames up to seq $((seen - 1)): this frames= leaves out captured frames, so captured, lost and edge fps, which use it, understate them." >>"$tmp/notes"
     fi
-    captured=$((captured + f))
-    [ -z "${ecap[$i]}" ] || capped=" (capped)"
-    ((eend[i] > end)) && end=${eend[$i]}
+    CAPTURED=$((CAPTURED + f))
+    EDGE_LOST=$((EDGE_LOST + $(summary_key "$i" lost | grep -E '^[0-9]+$' || echo 0)))
+    [ -z "${ecap[$i]}" ] || CAPPED=" (capped)"
+    ((eend[i] <= LAST_END)) || LAST_END=${eend[$i]}
+    [ -n "$FPS" ] || FPS=$(awk -v f="$f" -v us=$((eend[i] - estart[i])) 'BEGIN { printf "%.1f", (us > 0 ? f / (us / 1e6) : 0) }')
     printf -- '- %s, edge-%s: %d.%d s, exit status %s%s; EDGE-SUMMARY frames=%s fallback=%s lost=%s\n' \
       "$sc" "$i" $(((eend[i] - estart[i]) / 1000000)) $(((eend[i] - estart[i]) / 100000 % 10)) "${erc[$i]}" \
       "${ecap[$i]:+, capped at ${cap_s} s (${ecap[$i]})}" "$(summary_key "$i" frames)" \
       "$(summary_key "$i" fallback)" "$(summary_key "$i" lost)" | sed 's/=\([ ;]\)/=-\1/g; s/=$/=-/' >>"$tmp/edges"
   done
-  f=$(summary_key 1 frames)
-  [ -n "$f" ] || f=$((${chain[0]:--1} + 1))
-  fmt=$(awk -v f="$f" -v us=$((eend[1] - estart[1])) 'BEGIN { printf "%.1f", (us > 0 ? f / (us / 1e6) : 0) }')
-  awk -F '\t' -v sc="$sc" -v cap="$captured" -v est="$est" -v capped="$capped" -v fps="$fmt" \
-    -v fault="${fault_us:+$(secs "${fault_us:-0}")}" -v end="$(secs "$end")" -v bad="$bad" \
-    -v notes="$tmp/notes" '
+}
+
+# analyse SCENARIO: the scenario's table row (to $tmp/rows) from the observer's lines and the
+# edges' accounts; notes to $tmp/notes. Sets LINES (observer results).
+analyse() {
+  local sc=$1 bad
+  observer_tsv
+  LINES=$(wc -l <"$dir/observer.tsv")
+  bad=$(grep -vc 'fault-bench' "$dir/observer.txt" || true)
+  edges_account "$sc"
+  awk -F '\t' -v sc="$sc" -v cap="$CAPTURED" -v mark="$MARK" -v capped="$CAPPED" -v fps="$FPS" \
+    -v elost="$EDGE_LOST" -v fault="${fault_us:+$(secs "${fault_us:-0}")}" -v end="$(secs "$LAST_END")" \
+    -v bad=$((bad - LINES)) -v notes="$tmp/notes" '
+    # pad(s, w): s right-aligned in w columns; the markers are one column but three bytes
+    function pad(s, w,   c, n) { c = s; n = length(s) - 2 * gsub(/†|‡/, "", c); while (n++ < w) s = " " s; return s }
     { t[NR] = $1; k = $2 SUBSEP $3 SUBSEP $4
       if (!(k in seen)) { seen[k] = 1; d++ }
       if ($5 == 1) { if (!(k in fb)) { fb[k] = 1; nf++ } }
@@ -354,26 +381,29 @@ analyse() {
       } }
     END {
       for (k in fb) if (k in wk) both++
-      lost = cap - d
+      lost = cap - d; lmark = ""
       if (lost < 0) {
         printf "- %s: the observer saw %d distinct frames, %d more than captured; lost shown as 0.\n", sc, d, -lost >> notes
         lost = 0
       }
+      if (elost > lost) {
+        lmark = "‡"
+        printf "- %s: the edges report lost=%d in their summaries, more than the %d missing at the observer.\n", sc, elost, lost >> notes
+      }
       if (both) printf "- %s: %d frames came back both from a worker and as a fallback; counted in both columns.\n", sc, both >> notes
-      if (bad > 0) printf "- %s: %d observer lines were not results (unparsed).\n", sc, bad >> notes
+      if (bad > 0) printf "- %s: %d observer lines were not results.\n", sc, bad >> notes
+      if (!NR) printf "- %s: no result reached the observer.\n", sc >> notes
+      else if (end - t[NR] > 1)
+        printf "- %s: the observer got its last result %.1f s before the last edge ended (the longest gap counts only between results).\n", sc, end - t[NR] >> notes
       if (fault == "") rec = "-"
       else if (!base) rec = "n/a"
       else {
         rec = "never"
         for (b = 0; fault + b < end; b++) if (bucket[b] >= 0.9 * base / 3) { rec = b; break }
       }
-      # "†" is one column wide but three bytes, and awk pads by bytes
-      cell = cap est; w = length(cell) - 2 * gsub(/†/, "&", cell)
-      while (w++ < 8) cell = " " cell
-      printf "| %-33s | %s | %7d | %8d | %6d | %10d | %15.2f | %12s | %8s |\n", sc capped,
-        cell, nw, nf, lost, NR - d, gap, rec, fps
+      printf "| %-33s | %s | %7d | %8d | %s | %10d | %15.2f | %12s | %8s |\n", sc capped,
+        pad(cap mark, 8), nw, nf, pad(lost lmark, 6), NR - d, gap, rec, fps
     }' "$dir/observer.tsv" >>"$tmp/rows"
-  CAPTURED=$captured LINES=$lines
 }
 
 # run_scenario SCENARIO: one scenario from broker start to teardown, then its analysis.
@@ -456,7 +486,7 @@ for sc in "${scenarios[@]}"; do
   n=$((n + 1))
   printf 'fault_bench: [%d/%d] %s ... ' "$n" "${#scenarios[@]}" "$sc" >&2
   run_scenario "$sc"
-  printf 'done in %d s: captured %s, %s observer lines\n' "$RUN_S" "$CAPTURED" "$LINES" >&2
+  printf 'done in %d s: captured %s, %s observer results\n' "$RUN_S" "$CAPTURED" "$LINES" >&2
 done
 
 report=$tmp/report.md
@@ -467,7 +497,7 @@ report=$tmp/report.md
   echo "|-----------------------------------|----------|---------|----------|--------|------------|-----------------|--------------|----------|"
   cat "$tmp/rows"
   echo
-  echo "results, fallback: distinct frames (device, seq, captured_us) the observer got from a worker / with \"fallback\": true; lost = captured - distinct frames; duplicates = observer lines - distinct frames; recovery: start of the first 1-s bucket after the fault with >= 90% of the observer's rate (all its lines, fallbacks included) in the 3 s before it (never: no such bucket starts before the last edge ended); edge fps = the first edge's captured frames / its wall time; (capped): an edge ran into the $cap_s-s cap; * captured estimated from the observer (no EDGE-SUMMARY); † an edge's frames= is below the frames the observer saw from it."
+  echo "results, fallback: distinct frames (device, seq, captured_us) the observer got from a worker / with \"fallback\": true; lost = captured - distinct frames; duplicates = observer lines - distinct frames; recovery: start of the first 1-s bucket after the fault with >= 90% of the observer's rate (all its lines, fallbacks included) in the 3 s before it (never: no such bucket starts before the last edge ended); edge fps = the first edge's captured frames / its wall time; (capped): an edge ran into the $cap_s-s cap; * captured estimated from the observer (no EDGE-SUMMARY); † an edge's frames= is below what it captured (see the notes); ‡ the edges' own lost= is higher."
   if [ -s "$tmp/notes" ]; then
     echo
     cat "$tmp/notes"
