@@ -13,16 +13,15 @@
 /* The store-and-forward buffer's byte bound in memory (its entry bound is --buffer). */
 #define SPOOL_MAX_BYTES (64u * 1024u * 1024u)
 
-/* Emulates a slower device: after each local stage, spin for (F-1) times what it took. */
-static void slow_hook(void *arg, unsigned stage, int64_t took_us)
+void agent__slow_hook(void *arg, unsigned stage, int64_t took_us)
 {
     struct agent *a = arg;
     if (a->factor <= 1)
         return;
     int64_t extra = (int64_t)((a->factor - 1) * (double)took_us);
     clock_spin_us(extra);
-    if (stage < STATE_MAX_STAGES)
-        a->st.stage_us[stage] = (uint32_t)(took_us + extra);
+    if (stage < STATE_MAX_STAGES && a->slowed)
+        a->slowed->stage_us[stage] = (uint32_t)(took_us + extra);
 }
 
 /* Device-only: the result goes to stdout as one JSON line. */
@@ -82,7 +81,8 @@ static enum es_err frame_step(struct agent *a, uint64_t seq)
     if (a->o->annotate_every && seq % a->o->annotate_every == 0)
         a->st.flags |= STATE_WANT_FRAME;
     struct stage_io io = {.st = &a->st, .source = a->src};
-    enum es_err err = app_run(&io, 0, a->split, slow_hook, a);
+    a->slowed = &a->st;
+    enum es_err err = app_run(&io, 0, a->split, agent__slow_hook, a);
     if (err == ES_OK) {
         account_stages(a, a->split);
         a->win.captured++;

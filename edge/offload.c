@@ -48,7 +48,8 @@ static enum es_err emit_here(struct agent *a, const struct state *st, const stru
 static enum es_err finish_here(struct agent *a, struct state *st)
 {
     struct stage_io io = {.st = st};
-    enum es_err err = app_run(&io, st->split, a->app->nstages, NULL, NULL);
+    a->slowed = st; /* the device runs these stages: as slow as the others */
+    enum es_err err = app_run(&io, st->split, a->app->nstages, agent__slow_hook, a);
     if (err == ES_OK)
         err = emit_here(a, st, &io);
     json_decref(io.result);
