@@ -23,8 +23,8 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs("usage: cloud-worker [OPTIONS]\n"
-          "Serves pipeline/stage/K through the shared subscription $share/GROUP/..., runs the\n"
-          "remaining stages and publishes results on pipeline/results/<device>.\n"
+          "Serves pipeline/stage/K/<device> through the shared subscription $share/GROUP/...,\n"
+          "runs the remaining stages and publishes results on pipeline/results/<device>.\n"
           "options:\n" CLI_BROKER_HELP
           "  --group NAME      shared-subscription group (default workers)\n"
           "  --worker-id ID    client id, [A-Za-z0-9_-]{1,64} (default worker-<host>-<pid>)\n"

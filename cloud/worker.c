@@ -36,6 +36,8 @@ struct worker {
     atomic_ullong received;  /* messages taken into the queue */
     atomic_ullong processed; /* results published */
     atomic_ullong malformed;
+    atomic_ullong forged; /* payload of another device than the topic's */
+    struct log_limit malformed_log, forged_log;
     atomic_ullong failed;      /* a stage failed */
     atomic_ullong unpublished; /* the result could not be published (not connected) */
     bool serving;              /* subscribed to the stage topics (main thread only) */
@@ -60,11 +62,19 @@ static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, s
     return true;
 }
 
-static void reject(struct worker *w, const struct msg *m, const char *why)
+/* Counts and drops a message; the log lines are rate limited, since a peer chooses how many
+ * such messages it sends. */
+static void reject(struct worker *w, const struct msg *m, bool forged, const char *why)
 {
+    if (forged) {
+        atomic_fetch_add(&w->forged, 1);
+        log_limited(&w->forged_log, LOG_WARN, "WORKER-FORGED", "dropped message on %s: %s",
+                    m->topic, why);
+        return;
+    }
     atomic_fetch_add(&w->malformed, 1);
-    log_msg(LOG_WARN, "WORKER-MALFORMED", "dropped malformed message on %s (%zu bytes): %s",
-            m->topic, m->len, why);
+    log_limited(&w->malformed_log, LOG_WARN, "WORKER-MALFORMED",
+                "dropped malformed message on %s (%zu bytes): %s", m->topic, m->len, why);
 }
 
 static struct state *state_for(struct thread_ctx *c, const struct app *app)
@@ -108,16 +118,24 @@ static enum es_err publish_result(struct worker *w, struct state *st, struct sta
 }
 
 /* Checks and decodes one message into a thread's state. Returns NULL on success, else why the
- * message is malformed (pointing into why or a constant). */
+ * message is dropped (pointing into why or a constant); *forged is set when the payload speaks
+ * for another device than the one whose topic it came on. */
 static const char *decode(struct thread_ctx *c, const struct msg *m, unsigned *k,
-                          struct state **out, char *why, size_t whylen)
+                          struct state **out, bool *forged, char *why, size_t whylen)
 {
     struct wire_header hdr;
-    if (topic_parse_stage(m->topic, k) != ES_OK)
+    char device[TOPIC_ID_MAX + 1];
+    if (topic_parse_stage(m->topic, k, device) != ES_OK)
         return "not a stage topic";
     enum es_err err = wire_peek(m->payload, m->len, &hdr);
     if (err != ES_OK)
         return es_strerror(err);
+    if (strcmp(hdr.device, device) != 0) {
+        *forged = true;
+        snprintf(why, whylen, "frame of device '%s' on the topic of device '%s'", hdr.device,
+                 device);
+        return why;
+    }
     const struct app *app = app_find(hdr.app);
     struct state *st = app ? state_for(c, app) : NULL;
     if (!st) {
@@ -140,10 +158,11 @@ static void process(struct thread_ctx *c, const struct msg *m)
     struct worker *w = c->w;
     unsigned k = 0;
     struct state *st = NULL;
-    char why[160] = "";
-    const char *bad = decode(c, m, &k, &st, why, sizeof why);
+    bool forged = false;
+    char why[200] = "";
+    const char *bad = decode(c, m, &k, &st, &forged, why, sizeof why);
     if (bad) {
-        reject(w, m, bad);
+        reject(w, m, forged, bad);
         return;
     }
     struct stage_io io = {.st = st};
@@ -181,8 +200,8 @@ static enum es_err subscribe_filters(struct worker *w)
 {
     char filter[TOPIC_MAX];
     if ((w->o->stages & ALL_STAGES) == ALL_STAGES) {
-        snprintf(filter, sizeof filter, "$share/%s/pipeline/stage/+", w->o->group);
-        return transport_subscribe(w->tp, filter, w->o->qos);
+        enum es_err err = topic_stage_shared_all(filter, sizeof filter, w->o->group);
+        return err == ES_OK ? transport_subscribe(w->tp, filter, w->o->qos) : err;
     }
     for (unsigned k = 1; k < STATE_MAX_STAGES; k++) {
         if (!(w->o->stages & (1u << k)))
@@ -219,9 +238,11 @@ static void leave(struct worker *w)
 static void log_stats(struct worker *w)
 {
     log_msg(LOG_INFO, "WORKER-STATS",
-            "processed %llu, malformed %llu, failed %llu, unpublished %llu, queued %zu",
+            "processed %llu, malformed %llu, forged %llu, failed %llu, unpublished %llu, "
+            "queued %zu",
             (unsigned long long)atomic_load(&w->processed),
             (unsigned long long)atomic_load(&w->malformed),
+            (unsigned long long)atomic_load(&w->forged),
             (unsigned long long)atomic_load(&w->failed),
             (unsigned long long)atomic_load(&w->unpublished), msgq_depth(w->q));
 }
@@ -317,7 +338,9 @@ static void drain(struct worker *w)
 
 enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic_t *stop)
 {
-    struct worker w = {.o = opts};
+    struct worker w = {.o = opts,
+                       .malformed_log = {.period_us = 10000000, .burst = 5},
+                       .forged_log = {.period_us = 10000000, .burst = 5}};
     struct thread_ctx *ctx = calloc(opts->threads, sizeof *ctx);
     pthread_t *tids = calloc(opts->threads, sizeof *tids);
     unsigned started = 0;

@@ -16,7 +16,7 @@ enum es_err agent__set_split(struct agent *a, unsigned split)
     a->split = split;
     if (!a->tp)
         return ES_OK;
-    return topic_stage(a->stage_topic, sizeof a->stage_topic, split);
+    return topic_stage(a->stage_topic, sizeof a->stage_topic, split, a->o->device_id);
 }
 
 /* Buffers the result of a frame that ran here (and its annotated picture, if any). */
@@ -157,7 +157,7 @@ static void retry(struct agent *a, const struct delivery_frame *f)
                          "running it here if it still gets none",
                          (unsigned long long)f->seq, (double)delivery_deadline_us(a->dl) / 1e3);
     a->late.frames++;
-    if (topic_stage(topic, sizeof topic, f->split) == ES_OK &&
+    if (topic_stage(topic, sizeof topic, f->split, a->o->device_id) == ES_OK &&
         transport_publish(a->tp, topic, f->payload, f->len, a->o->qos, false) == ES_OK)
         delivery_resent(a->dl, f->seq, clock_mono_us());
     else

@@ -35,7 +35,8 @@ void edge_usage(FILE *out)
     fputs("usage: edge-agent [OPTIONS] [SPLIT [FPS_GOAL]]\n"
           "  no SPLIT          device-only: every stage local, never connects, JSON lines on "
           "stdout\n"
-          "  SPLIT             manual: stages 0..SPLIT-1 local, publish to pipeline/stage/SPLIT\n"
+          "  SPLIT             manual: stages 0..SPLIT-1 local, publish to\n"
+          "                    pipeline/stage/SPLIT/<device-id>\n"
           "  SPLIT FPS_GOAL    automatic: start at SPLIT, move the split to meet FPS_GOAL\n"
           "options:\n" CLI_BROKER_HELP
           "  --device-id ID    device id, [A-Za-z0-9_-]{1,64} (default edge-<hostname>)\n"

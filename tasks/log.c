@@ -1,10 +1,13 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "clock.h"
 
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
@@ -44,6 +47,39 @@ void log_msg(enum log_level level, const char *id, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&g_log.lock);
+    g_log.sink(g_log.arg, level, id, line);
+    pthread_mutex_unlock(&g_log.lock);
+}
+
+void log_limited(struct log_limit *l, enum log_level level, const char *id, const char *fmt, ...)
+{
+    if (level > g_log.level || level < LOG_ERROR)
+        return;
+    int64_t now = clock_mono_us();
+    pthread_mutex_lock(&g_log.lock);
+    if (now - l->window_start_us >= l->period_us) {
+        l->window_start_us = now;
+        l->in_window = 0;
+    }
+    bool pass = l->in_window < l->burst;
+    unsigned long long suppressed = pass ? l->suppressed : 0;
+    if (pass) {
+        l->in_window++;
+        l->suppressed = 0;
+    } else {
+        l->suppressed++;
+    }
+    pthread_mutex_unlock(&g_log.lock);
+    if (!pass)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (suppressed && n >= 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, " (%llu more suppressed)", suppressed);
     pthread_mutex_lock(&g_log.lock);
     g_log.sink(g_log.arg, level, id, line);
     pthread_mutex_unlock(&g_log.lock);

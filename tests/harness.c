@@ -485,16 +485,17 @@ long long harness_summary(const char *path, const char *key)
     return v;
 }
 
-enum es_err harness_publish(const struct broker *b, const char *topic, const void *buf, size_t len)
+enum es_err harness_publish(const struct broker *b, const char *topic, const void *buf, size_t len,
+                            int count)
 {
     struct transport_opts o = {
         .host = "127.0.0.1", .port = b->port, .client_id = "hostile", .role = "test"};
     struct transport *tp = NULL;
     enum es_err err = transport_connect(&o, &tp);
-    if (err == ES_OK)
+    for (int i = 0; err == ES_OK && i < count; i++)
         err = transport_publish(tp, topic, buf, len, 1, false);
     if (err == ES_OK)
-        err = transport_flush(tp, 5000);
+        err = transport_flush(tp, 10000);
     transport_close(tp);
     return err;
 }

@@ -95,7 +95,9 @@ bool results_at_least_once(json_t *results, json_int_t frames, size_t *duplicate
  * or -1 when there is none. */
 long long harness_summary(const char *path, const char *key);
 
-/* Publishes raw bytes on topic through a fresh connection (for hostile-input tests). */
-enum es_err harness_publish(const struct broker *b, const char *topic, const void *buf, size_t len);
+/* Publishes raw bytes on topic `count` times through one fresh connection, at QoS 1, and waits
+ * until the broker has them all (for hostile-input tests). */
+enum es_err harness_publish(const struct broker *b, const char *topic, const void *buf, size_t len,
+                            int count);
 
 #endif

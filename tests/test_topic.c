@@ -45,10 +45,11 @@ static void check_ids(void)
 static void check_builders(void)
 {
     char t[TOPIC_MAX];
-    expect(topic_stage(t, sizeof t, 3), t, "pipeline/stage/3");
-    expect(topic_stage(t, sizeof t, 1), t, "pipeline/stage/1");
-    expect(topic_stage(t, sizeof t, STATE_MAX_STAGES - 1), t, "pipeline/stage/15");
-    expect(topic_stage_shared(t, sizeof t, "workers", 4), t, "$share/workers/pipeline/stage/4");
+    expect(topic_stage(t, sizeof t, 3, "cam-01"), t, "pipeline/stage/3/cam-01");
+    expect(topic_stage(t, sizeof t, 1, "d"), t, "pipeline/stage/1/d");
+    expect(topic_stage(t, sizeof t, STATE_MAX_STAGES - 1, "cam_2"), t, "pipeline/stage/15/cam_2");
+    expect(topic_stage_shared(t, sizeof t, "workers", 4), t, "$share/workers/pipeline/stage/4/+");
+    expect(topic_stage_shared_all(t, sizeof t, "workers"), t, "$share/workers/pipeline/stage/+/+");
     expect(topic_results(t, sizeof t, "cam-01"), t, "pipeline/results/cam-01");
     expect(topic_stats(t, sizeof t, "cam-01"), t, "pipeline/stats/cam-01");
     expect(topic_status(t, sizeof t, "w-1"), t, "pipeline/status/w-1");
@@ -58,14 +59,19 @@ static void check_builders(void)
     char id64[65], want[TOPIC_MAX];
     memset(id64, 'z', 64);
     id64[64] = '\0';
-    snprintf(want, sizeof want, "$share/%s/pipeline/stage/15", id64);
+    snprintf(want, sizeof want, "$share/%s/pipeline/stage/15/+", id64);
     expect(topic_stage_shared(t, sizeof t, id64, 15), t, want);
+    snprintf(want, sizeof want, "pipeline/stage/15/%s", id64);
+    expect(topic_stage(t, sizeof t, 15, id64), t, want);
     snprintf(want, sizeof want, "pipeline/results/%s", id64);
     expect(topic_results(t, sizeof t, id64), t, want);
 
-    CHECK_EQ_INT(topic_stage(t, sizeof t, 0), ES_EINVAL);
-    CHECK_EQ_INT(topic_stage(t, sizeof t, STATE_MAX_STAGES), ES_EINVAL);
-    CHECK_EQ_INT(topic_stage(NULL, 10, 1), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage(t, sizeof t, 0, "d"), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage(t, sizeof t, STATE_MAX_STAGES, "d"), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage(NULL, 10, 1, "d"), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage(t, sizeof t, 1, "+"), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage(t, sizeof t, 1, NULL), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage_shared_all(t, sizeof t, "#"), ES_EINVAL);
     CHECK_EQ_INT(topic_stage_shared(t, sizeof t, "a/b", 1), ES_EINVAL);
     CHECK_EQ_INT(topic_stage_shared(t, sizeof t, "g", 0), ES_EINVAL);
     CHECK_EQ_INT(topic_results(t, sizeof t, "cam#"), ES_EINVAL);
@@ -76,13 +82,13 @@ static void check_builders(void)
     CHECK_EQ_INT(topic_frames(t, sizeof t, "+"), ES_EINVAL);
 
     /* Too small: ES_ELIMIT and an empty string; exactly enough: fits. */
-    const char *s3 = "pipeline/stage/3";
+    const char *s3 = "pipeline/stage/3/d";
     strcpy(t, "junk");
-    CHECK_EQ_INT(topic_stage(t, strlen(s3), 3), ES_ELIMIT);
+    CHECK_EQ_INT(topic_stage(t, strlen(s3), 3, "d"), ES_ELIMIT);
     CHECK(t[0] == '\0');
-    CHECK_EQ_INT(topic_stage(t, strlen(s3) + 1, 3), ES_OK);
+    CHECK_EQ_INT(topic_stage(t, strlen(s3) + 1, 3, "d"), ES_OK);
     CHECK(strcmp(t, s3) == 0);
-    CHECK_EQ_INT(topic_stage(t, 0, 3), ES_ELIMIT);
+    CHECK_EQ_INT(topic_stage(t, 0, 3, "d"), ES_ELIMIT);
     CHECK_EQ_INT(topic_results(t, 20, "cam-01"), ES_ELIMIT);
 }
 
@@ -90,41 +96,56 @@ static void check_parse_stage(void)
 {
     /* Round trips for every valid K. */
     for (unsigned k = 1; k < STATE_MAX_STAGES; k++) {
-        char buf[TOPIC_MAX];
+        char buf[TOPIC_MAX], device[TOPIC_ID_MAX + 1] = "";
         unsigned got = 0;
-        CHECK_EQ_INT(topic_stage(buf, sizeof buf, k), ES_OK);
-        CHECK_EQ_INT(topic_parse_stage(buf, &got), ES_OK);
+        CHECK_EQ_INT(topic_stage(buf, sizeof buf, k, "cam-01"), ES_OK);
+        CHECK_EQ_INT(topic_parse_stage(buf, &got, device), ES_OK);
         CHECK_EQ_INT(got, k);
+        CHECK(strcmp(device, "cam-01") == 0);
     }
     const char *bad[] = {"pipeline/stage/",
-                         "pipeline/stage/07",
-                         "pipeline/stage/0",
-                         "pipeline/stage/00",
-                         "pipeline/stage/+1",
-                         "pipeline/stage/-1",
-                         "pipeline/stage/ 1",
-                         "pipeline/stage/1 ",
-                         "pipeline/stage/3/x",
-                         "pipeline/stage/3x",
-                         "pipeline/stage/16",
-                         "pipeline/stage/4294967297",
-                         "pipeline/stage/99999999999999999999999999",
-                         "pipeline/stage/0x3",
+                         "pipeline/stage/07/d",
+                         "pipeline/stage/0/d",
+                         "pipeline/stage/00/d",
+                         "pipeline/stage/+1/d",
+                         "pipeline/stage/-1/d",
+                         "pipeline/stage/ 1/d",
+                         "pipeline/stage/1 /d",
+                         "pipeline/stage/3",
+                         "pipeline/stage/3/",
+                         "pipeline/stage/3/x/y",
+                         "pipeline/stage/3/+",
+                         "pipeline/stage/3/#",
+                         "pipeline/stage/3/d ",
+                         "pipeline/stage/3x/d",
+                         "pipeline/stage/16/d",
+                         "pipeline/stage/4294967297/d",
+                         "pipeline/stage/99999999999999999999999999/d",
+                         "pipeline/stage/0x3/d",
                          "pipeline/stage",
-                         "pipeline/stages/3",
-                         "Pipeline/stage/3",
-                         "/pipeline/stage/3",
-                         "$share/g/pipeline/stage/3",
-                         "pipeline/results/3",
+                         "pipeline/stages/3/d",
+                         "Pipeline/stage/3/d",
+                         "/pipeline/stage/3/d",
+                         "$share/g/pipeline/stage/3/d",
+                         "pipeline/results/3/d",
                          ""};
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         unsigned k = 77;
-        CHECK_EQ_INT(topic_parse_stage(bad[i], &k), ES_EINVAL);
+        char device[TOPIC_ID_MAX + 1] = "keep";
+        CHECK_EQ_INT(topic_parse_stage(bad[i], &k, device), ES_EINVAL);
         CHECK_EQ_INT(k, 77);
+        CHECK(strcmp(device, "keep") == 0);
     }
+    char long_id[TOPIC_MAX];
+    memset(long_id, 0, sizeof long_id);
+    strcpy(long_id, "pipeline/stage/3/");
+    memset(long_id + strlen(long_id), 'a', TOPIC_ID_MAX + 1); /* 65 characters: too long */
     unsigned k;
-    CHECK_EQ_INT(topic_parse_stage(NULL, &k), ES_EINVAL);
-    CHECK_EQ_INT(topic_parse_stage("pipeline/stage/1", NULL), ES_EINVAL);
+    char device[TOPIC_ID_MAX + 1];
+    CHECK_EQ_INT(topic_parse_stage(long_id, &k, device), ES_EINVAL);
+    CHECK_EQ_INT(topic_parse_stage(NULL, &k, device), ES_EINVAL);
+    CHECK_EQ_INT(topic_parse_stage("pipeline/stage/1/d", NULL, device), ES_EINVAL);
+    CHECK_EQ_INT(topic_parse_stage("pipeline/stage/1/d", &k, NULL), ES_EINVAL);
 }
 
 static void check_stage_lists(void)

@@ -58,16 +58,22 @@ static enum es_err check_args(char *buf, size_t n, bool valid)
     return ES_OK;
 }
 
-enum es_err topic_stage(char *buf, size_t n, unsigned k)
+enum es_err topic_stage(char *buf, size_t n, unsigned k, const char *device)
 {
-    enum es_err err = check_args(buf, n, valid_stage(k));
-    return err ? err : format(buf, n, STAGE_PREFIX "%u", k);
+    enum es_err err = check_args(buf, n, valid_stage(k) && topic_valid_id(device));
+    return err ? err : format(buf, n, STAGE_PREFIX "%u/%s", k, device);
 }
 
 enum es_err topic_stage_shared(char *buf, size_t n, const char *group, unsigned k)
 {
     enum es_err err = check_args(buf, n, valid_stage(k) && topic_valid_id(group));
-    return err ? err : format(buf, n, "$share/%s/" STAGE_PREFIX "%u", group, k);
+    return err ? err : format(buf, n, "$share/%s/" STAGE_PREFIX "%u/+", group, k);
+}
+
+enum es_err topic_stage_shared_all(char *buf, size_t n, const char *group)
+{
+    enum es_err err = check_args(buf, n, topic_valid_id(group));
+    return err ? err : format(buf, n, "$share/%s/" STAGE_PREFIX "+/+", group);
 }
 
 /* pipeline/KIND/ID for a valid id. */
@@ -127,18 +133,20 @@ static bool parse_stage_number(const char *s, unsigned limit, unsigned *k, const
     return true;
 }
 
-enum es_err topic_parse_stage(const char *topic, unsigned *k)
+enum es_err topic_parse_stage(const char *topic, unsigned *k, char *device)
 {
-    if (!topic || !k)
+    if (!topic || !k || !device)
         return ES_EINVAL;
     size_t plen = strlen(STAGE_PREFIX);
     if (strncmp(topic, STAGE_PREFIX, plen) != 0)
         return ES_EINVAL;
     unsigned v;
     const char *end;
-    if (!parse_stage_number(topic + plen, STATE_MAX_STAGES, &v, &end) || *end != '\0')
+    if (!parse_stage_number(topic + plen, STATE_MAX_STAGES, &v, &end) || *end != '/' ||
+        !topic_valid_id(end + 1))
         return ES_EINVAL;
     *k = v;
+    strcpy(device, end + 1); /* fits: a valid id has at most TOPIC_ID_MAX characters */
     return ES_OK;
 }
 

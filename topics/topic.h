@@ -1,7 +1,7 @@
 /* Topic names and id validation: the one place that spells the project's MQTT topics.
  *
- *   pipeline/stage/<K>              frame state after K stages ran on the device
- *   $share/<group>/pipeline/stage/<K>   the same, as a shared subscription for workers
+ *   pipeline/stage/<K>/<device-id>  frame state after K stages ran on that device
+ *   $share/<group>/pipeline/stage/<K>/+   every device's, as a shared subscription for workers
  *   pipeline/results/<device-id>    one JSON result per frame
  *   pipeline/stats/<device-id>      one JSON stats object per measurement window
  *   pipeline/status/<client-id>     retained online/offline status
@@ -32,11 +32,15 @@ bool topic_valid_id(const char *id);
  * for a NULL buf, an invalid id or k outside 1..STATE_MAX_STAGES-1, and ES_ELIMIT when the
  * topic does not fit in n bytes. On an error buf holds an empty string if n > 0. */
 
-/* pipeline/stage/K */
-enum es_err topic_stage(char *buf, size_t n, unsigned k);
+/* pipeline/stage/K/DEVICE: the device's identity is in the topic, where a broker's access rules
+ * can bind it to the device's login. */
+enum es_err topic_stage(char *buf, size_t n, unsigned k, const char *device);
 
-/* $share/GROUP/pipeline/stage/K: the subscription a worker in GROUP uses for stage K. */
+/* $share/GROUP/pipeline/stage/K/+: the subscription a worker in GROUP uses for stage K. */
 enum es_err topic_stage_shared(char *buf, size_t n, const char *group, unsigned k);
+
+/* $share/GROUP/pipeline/stage/+/+: the subscription a worker in GROUP uses for every stage. */
+enum es_err topic_stage_shared_all(char *buf, size_t n, const char *group);
 
 /* pipeline/results/DEVICE */
 enum es_err topic_results(char *buf, size_t n, const char *device);
@@ -56,10 +60,11 @@ bool topic_is_status(const char *topic);
 /* pipeline/frames/DEVICE */
 enum es_err topic_frames(char *buf, size_t n, const char *device);
 
-/* Parses a topic of the form "pipeline/stage/K" into *k. Strict: K is decimal digits only, with
- * no sign, no leading zero and nothing after it, in 1..STATE_MAX_STAGES-1. Returns ES_EINVAL
- * for anything else (a NULL argument included) and leaves *k unchanged. */
-enum es_err topic_parse_stage(const char *topic, unsigned *k);
+/* Parses a topic of the form "pipeline/stage/K/DEVICE" into *k and device (which holds
+ * TOPIC_ID_MAX + 1 bytes). Strict: K is decimal digits only, with no sign and no leading zero,
+ * in 1..STATE_MAX_STAGES-1; DEVICE is a valid id with nothing after it. Returns ES_EINVAL for
+ * anything else (a NULL argument included) and leaves *k and device unchanged. */
+enum es_err topic_parse_stage(const char *topic, unsigned *k, char *device);
 
 /* Parses a stage selection into a bit mask (bit K set = stage K selected). spec is "all" (every
  * stage 1..max-1) or a comma-separated list of stages "K" and inclusive ranges "A-B", e.g. "3",
