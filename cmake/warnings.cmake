@@ -9,3 +9,17 @@ if(ES_SANITIZE)
     -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_options(es_options INTERFACE -fsanitize=address,undefined)
 endif()
+
+# Hardening, for every build: stack protector, position-independent executables, full RELRO
+# (relocations read-only and bound at start), and in optimised builds _FORTIFY_SOURCE=2 (it
+# needs optimisation, and the sanitizers replace the functions it checks).
+# scripts/check-hardening.sh verifies the result on the built programs.
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+include(CheckPIESupported)
+check_pie_supported()
+target_compile_options(es_options INTERFACE -fstack-protector-strong)
+target_link_options(es_options INTERFACE -Wl,-z,relro,-z,now)
+if(NOT ES_SANITIZE AND NOT ES_FUZZ)
+  target_compile_definitions(es_options INTERFACE
+    $<$<NOT:$<CONFIG:Debug>>:_FORTIFY_SOURCE=2>)
+endif()

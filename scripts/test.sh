@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: the suite, the suite again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, the wire decoder's fuzzer for a short time,
-# the formatting check and shellcheck on the scripts. Each test starts its own mosquitto on a
-# free port.
+# Installs what is missing, builds, and runs every test: the suite, the hardening check of the
+# programs, the suite again under AddressSanitizer + UndefinedBehaviorSanitizer, the wire
+# decoder's fuzzer for a short time, the formatting check and shellcheck on the scripts. Each
+# test starts its own mosquitto on a free port.
 # Usage: scripts/test.sh        (FUZZ_SECONDS=60 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ jobs=$(nproc)
 echo "== build and test"
 scripts/setup.sh build
 ctest --test-dir build --output-on-failure -j"$jobs"
+scripts/check-hardening.sh build/bin
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DES_SANITIZE=ON >/dev/null
