@@ -70,6 +70,17 @@ int main(void)
     snprintf(needle, sizeof needle, "tcp://127.0.0.1:%s", port);
     CHECK_EQ_INT(harness_count_lines(err, needle, &total), 1);
     CHECK_EQ_INT(total, 1);
+    /* An unreadable password file: one line naming it, before any connection. */
+    const char *nopass[] = {"edge-agent", "3",  "--host",          "127.0.0.1",
+                            "--port",     port, "--password-file", "/nonexistent/pass",
+                            NULL};
+    CHECK_EQ_INT(run(nopass, err), 1);
+    CHECK_EQ_INT(harness_count_lines(err, "/nonexistent/pass", &total), 1);
+    CHECK_EQ_INT(total, 1);
+    /* TLS to where nothing listens says so, not a vague TLS failure. */
+    const char *tls[] = {"edge-agent", "3", "--host", "127.0.0.1", "--port", port, "--tls", NULL};
+    CHECK_EQ_INT(run(tls, err), 1);
+    CHECK_EQ_INT(harness_count_lines(err, "Connection refused", &total), 1);
     const char *worker[] = {"cloud-worker", "--host", "127.0.0.1", "--port", port, NULL};
     CHECK_EQ_INT(run(worker, err), 1);
     CHECK_EQ_INT(harness_count_lines(err, needle, &total), 1);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "log.h"
+
 enum es_err cli_parse_long(const char *s, long min, long max, long *out)
 {
     if (!s || !*s || isspace((unsigned char)*s))
@@ -83,13 +85,22 @@ enum es_err cli_broker_option(struct transport_opts *o, int opt, const char *arg
         o->keyfile = arg;
         return ES_OK;
     case CLI_INSECURE:
-        o->tls_insecure = true;
+        o->tls_no_verify = true;
+        return ES_OK;
+    case CLI_NO_HOSTNAME:
+        o->tls_no_hostname = true;
         return ES_OK;
     case CLI_USERNAME:
         o->username = arg;
         return ES_OK;
     case CLI_PASSWORD:
+        log_msg(LOG_WARN, "CLI-PASSWORD",
+                "--password is visible to other users of this machine (ps): prefer "
+                "--password-file or MQTT_PASSWORD");
         o->password = arg;
+        return ES_OK;
+    case CLI_PASSWORD_FILE:
+        o->password_file = arg;
         return ES_OK;
     default:
         snprintf(why, whylen, "unknown broker option");

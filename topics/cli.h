@@ -25,8 +25,10 @@ enum cli_broker_opt {
     CLI_CERT,
     CLI_KEY,
     CLI_INSECURE,
+    CLI_NO_HOSTNAME,
     CLI_USERNAME,
     CLI_PASSWORD,
+    CLI_PASSWORD_FILE,
 };
 
 /* getopt_long entries for the broker options, to splice into a program's table. */
@@ -35,19 +37,23 @@ enum cli_broker_opt {
         {"tls", no_argument, NULL, CLI_TLS}, {"cafile", required_argument, NULL, CLI_CAFILE},      \
         {"cert", required_argument, NULL, CLI_CERT}, {"key", required_argument, NULL, CLI_KEY},    \
         {"insecure", no_argument, NULL, CLI_INSECURE},                                             \
+        {"tls-no-hostname", no_argument, NULL, CLI_NO_HOSTNAME},                                   \
         {"username", required_argument, NULL, CLI_USERNAME},                                       \
+        {"password", required_argument, NULL, CLI_PASSWORD},                                       \
     {                                                                                              \
-        "password", required_argument, NULL, CLI_PASSWORD                                          \
+        "password-file", required_argument, NULL, CLI_PASSWORD_FILE                                \
     }
 
 /* The help text for the broker options, one option per line. */
 #define CLI_BROKER_HELP                                                                            \
     "  --host H          broker host (env HOST, default localhost)\n"                              \
     "  --port P          broker port (env PORT, default 1883, 8883 with --tls)\n"                  \
-    "  --tls             connect with TLS; --cafile FILE, --cert FILE, --key FILE\n"               \
-    "  --insecure        with --tls, do not verify the broker's host name\n"                       \
+    "  --tls             connect with TLS 1.2+; --cafile FILE, --cert FILE, --key FILE\n"          \
+    "  --tls-no-hostname with --tls, check the certificate chain but not the host name\n"          \
+    "  --insecure        with --tls, check no certificate at all (warned; for tests only)\n"       \
     "  --username U      credentials (env MQTT_USERNAME / MQTT_PASSWORD)\n"                        \
-    "  --password P\n"
+    "  --password-file F the password is F's first line\n"                                         \
+    "  --password P      (visible to other users in ps: prefer the two above)\n"
 
 /* Fills o's broker fields from the environment (HOST, PORT, MQTT_USERNAME, MQTT_PASSWORD) and
  * defaults. Returns ES_EINVAL with a message in why when PORT is malformed. */

@@ -95,10 +95,18 @@ static void on_conn_ok(void *ctx, MQTTAsync_successData5 *resp)
     (void)resp;
 }
 
+/* A failed connect: the broker's refusal in words when it answered, else Paho's text (the
+ * first connect adds the TLS or network cause). */
 static void on_conn_fail(void *ctx, MQTTAsync_failureData5 *resp)
 {
     struct transport *t = ctx;
-    finish(t, &t->conn, -1, failure_text(resp));
+    char why[160];
+    if (resp && resp->reasonCode >= MQTTREASONCODE_UNSPECIFIED_ERROR)
+        snprintf(why, sizeof why, "refused by the broker: %s",
+                 MQTTReasonCode_toString(resp->reasonCode));
+    else
+        snprintf(why, sizeof why, "%s", failure_text(resp));
+    finish(t, &t->conn, -1, why);
 }
 
 /* Gives the client id up for good: another process holds it. */
@@ -377,32 +385,6 @@ static void *reconnector_main(void *arg)
     return NULL;
 }
 
-/* Paho's failure text for a refused TCP connection is vague; a plain connect says why. */
-static void probe_tcp(const char *host, int port, char *why, size_t whylen)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    char service[16];
-    snprintf(service, sizeof service, "%d", port);
-    int rc = getaddrinfo(host, service, &hints, &res);
-    if (rc != 0) {
-        snprintf(why, whylen, "%s", gai_strerror(rc));
-        return;
-    }
-    int err = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        err = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
-        close(fd);
-        if (err == 0)
-            break;
-    }
-    freeaddrinfo(res);
-    if (err != 0)
-        snprintf(why, whylen, "%s", strerror(err));
-}
-
 static void resolve_peers(struct transport *t)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -443,7 +425,10 @@ static enum es_err init_names(struct transport *t, const struct transport_opts *
         log_msg(LOG_ERROR, "MQTT-OPTS", "invalid client role '%s'", t->o.role);
         return ES_EINVAL;
     }
-    return ES_OK;
+    enum es_err err = o->password_file ? transport__read_password(t, o->password_file) : ES_OK;
+    if (err == ES_OK)
+        transport__warn_weak(t);
+    return err;
 }
 
 static enum es_err create_client(struct transport *t)
@@ -478,8 +463,11 @@ static void init_connect_options(struct transport *t)
     t->ssl.trustStore = o->cafile;
     t->ssl.keyStore = o->certfile;
     t->ssl.privateKey = o->keyfile;
-    t->ssl.verify = o->tls_insecure ? 0 : 1;
-    t->ssl.enableServerCertAuth = o->tls_insecure ? 0 : 1;
+    t->ssl.verify = o->tls_no_hostname || o->tls_no_verify ? 0 : 1;
+    t->ssl.enableServerCertAuth = o->tls_no_verify ? 0 : 1;
+    t->ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+    t->ssl.ssl_error_cb = transport__tls_error;
+    t->ssl.ssl_error_context = t;
     MQTTAsync_connectOptions cn = MQTTAsync_connectOptions_initializer5;
     cn.keepAliveInterval = o->keepalive_s > 0 ? o->keepalive_s : 20;
     cn.cleanstart = o->session_expiry_s > 0 ? 0 : 1;
@@ -491,7 +479,7 @@ static void init_connect_options(struct transport *t)
     }
     cn.will = &t->will;
     cn.username = o->username;
-    cn.password = o->password;
+    cn.password = t->password ? t->password : o->password;
     cn.connectTimeout = o->connect_timeout_s > 0 ? o->connect_timeout_s : 5;
     cn.ssl = o->tls ? &t->ssl : NULL;
     cn.automaticReconnect = 0; /* reconnector_main does it, with a faster first retry */
@@ -512,8 +500,7 @@ static enum es_err first_connect(struct transport *t)
     else if (transport__wait_request(t, &t->conn, t->cn.connectTimeout * 1000 + 2000, why,
                                      sizeof why) == 1)
         return ES_OK;
-    if (!t->o.tls)
-        probe_tcp(t->o.host, t->port, why, sizeof why);
+    transport__explain_failure(t, why, sizeof why);
     log_msg(LOG_ERROR, "MQTT-CONNECT", "cannot connect to broker %s: %s", t->uri,
             why[0] ? why : "timed out");
     return ES_ECONNECT;
@@ -593,6 +580,10 @@ void transport_close(struct transport *t)
     for (int i = 0; i < t->nsubs; i++)
         free(t->subs[i].filter);
     free(t->offline);
+    if (t->password) {
+        memset(t->password, 0, strlen(t->password));
+        free(t->password);
+    }
     MQTTProperties_free(&t->connect_props);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);

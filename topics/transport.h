@@ -52,9 +52,11 @@ struct transport_opts {
     const char *cafile;    /* TLS: CA certificates (PEM) to trust; NULL for the system's */
     const char *certfile;  /* TLS: client certificate (PEM), optional */
     const char *keyfile;   /* TLS: client private key (PEM), optional */
-    bool tls_insecure;     /* TLS: do not verify the server's host name */
-    const char *username;  /* optional credentials */
+    bool tls_no_hostname;  /* TLS: check the certificate chain but not the host name in it */
+    bool tls_no_verify;    /* TLS: check nothing (warned: anyone on the path can listen in) */
+    const char *username;  /* optional credentials (warned when they go out without TLS) */
     const char *password;
+    const char *password_file;   /* the password is this file's first line (wins over password) */
     int session_expiry_s;        /* 0: a clean session (the default); > 0: the broker keeps this
                                   * client's subscriptions and queues its QoS 1 messages for that
                                   * long while it is away (a subscriber that must miss nothing) */
@@ -64,10 +66,12 @@ struct transport_opts {
 };
 
 /* Connects to the broker and waits until connected or the connect timeout passes. On failure
- * returns ES_ECONNECT (or ES_EINVAL for bad options) and logs one line naming the broker URI and
- * the reason ("cannot connect to broker tcp://localhost:1883: Connection refused"); *out is then
- * NULL. The strings in opts must stay valid until transport_close. The caller frees with
- * transport_close. */
+ * returns ES_ECONNECT (or ES_EINVAL for bad options or an unreadable password file) and logs one
+ * line naming the broker URI and the cause: the broker's refusal in words ("refused by the
+ * broker: Bad user name or password"), the TLS error, or the network's answer ("Connection
+ * refused": nothing listens; "No route to host", "timed out": unreachable); *out is then NULL.
+ * The strings in opts must stay valid until transport_close. The caller frees with
+ * transport_close. TLS is 1.2 or later. */
 enum es_err transport_connect(const struct transport_opts *opts, struct transport **out);
 
 /* Subscribes to filter at qos and waits for the broker's answer (up to 10 s). Only once the

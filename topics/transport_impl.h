@@ -52,6 +52,8 @@ struct transport {
     MQTTAsync_SSLOptions ssl;
     MQTTAsync_connectOptions cn;
     MQTTProperties connect_props;
+    char *password;           /* read from o.password_file; wiped and freed at close */
+    char tls_error[200];      /* the last TLS error OpenSSL reported (guarded by lock) */
     pthread_mutex_t req_lock; /* one caller at a time uses req */
     pthread_mutex_t lock;     /* guards everything below */
     pthread_cond_t cond;
@@ -89,5 +91,22 @@ void transport__req_fail(void *ctx, MQTTAsync_failureData5 *resp);
 
 /* Paho callback of a ticketed publish refused by the broker. */
 void transport__publish_fail(void *ctx, MQTTAsync_failureData5 *resp);
+
+/* transport_auth.c */
+
+/* OpenSSL's error callback (ERR_print_errors_cb): keeps the last error in t->tls_error. */
+int transport__tls_error(const char *str, size_t len, void *u);
+
+/* Reads the first line of path into t->password. ES_EINVAL (logged, naming the file) when it
+ * cannot be read or is empty; ES_ENOMEM. */
+enum es_err transport__read_password(struct transport *t, const char *path);
+
+/* Logs one warning per weak setting: credentials without TLS, TLS without verification. */
+void transport__warn_weak(const struct transport *t);
+
+/* Replaces why (n bytes), Paho's text for a failed first connect, with the cause when it lies
+ * below MQTT: nothing listening or the host unreachable (a plain TCP connect says which), or
+ * the TLS error. A refusal by the broker is left as it is. */
+void transport__explain_failure(struct transport *t, char *why, size_t n);
 
 #endif
