@@ -10,7 +10,17 @@
 #include "topic.h"
 #include "worker.h"
 
-enum { OPT_GROUP = 2000, OPT_ID, OPT_STAGES, OPT_THREADS, OPT_QOS, OPT_STATS, OPT_LOG };
+enum {
+    OPT_GROUP = 2000,
+    OPT_ID,
+    OPT_STAGES,
+    OPT_THREADS,
+    OPT_QOS,
+    OPT_STATS,
+    OPT_LOG,
+    OPT_DEVICE_FRAMES,
+    OPT_DEVICE_SHARE,
+};
 
 static volatile sig_atomic_t g_stop;
 
@@ -32,6 +42,10 @@ static void usage(FILE *out)
           "  --threads N       processing threads (default: one per core)\n"
           "  --qos 0|1         QoS of subscriptions and results (default 1)\n"
           "  --stats-every S   log counters every S seconds (default 10, 0: never)\n"
+          "  --device-frames N frames one device may have queued here (default 64); beyond,\n"
+          "                    its frames are dropped (the device runs them itself)\n"
+          "  --device-share F  share of the processing time one device may use per second\n"
+          "                    (default 0.5; 1: no limit)\n"
           "  --log-level L     error, warn, info (default) or debug\n"
           "  --help            this text\n",
           out);
@@ -72,6 +86,15 @@ static int apply(struct worker_opts *o, int opt, const char *arg)
             return bad("--qos must be 0 or 1");
         o->qos = (int)l;
         return 0;
+    case OPT_DEVICE_FRAMES:
+        if (cli_parse_long(arg, 1, 100000, &l) != ES_OK)
+            return bad("--device-frames must be an integer 1..100000");
+        o->device_frames = (size_t)l;
+        return 0;
+    case OPT_DEVICE_SHARE:
+        if (cli_parse_double(arg, 0.01, 1, &o->device_share) != ES_OK)
+            return bad("--device-share must be a number in 0.01..1");
+        return 0;
     case OPT_STATS:
         if (cli_parse_double(arg, 0, 86400, &o->stats_s) != ES_OK)
             return bad("--stats-every must be a number of seconds >= 0");
@@ -101,6 +124,8 @@ static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf,
         {"threads", required_argument, NULL, OPT_THREADS},
         {"qos", required_argument, NULL, OPT_QOS},
         {"stats-every", required_argument, NULL, OPT_STATS},
+        {"device-frames", required_argument, NULL, OPT_DEVICE_FRAMES},
+        {"device-share", required_argument, NULL, OPT_DEVICE_SHARE},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -114,6 +139,8 @@ static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf,
     o->threads = ncpu > 0 ? (unsigned)ncpu : 1;
     o->qos = 1;
     o->stats_s = 10;
+    o->device_frames = 64;
+    o->device_share = 0.5;
     char host[32] = "";
     gethostname(host, sizeof host - 1);
     snprintf(idbuf, idlen, "worker-%s-%ld", host, (long)getpid());

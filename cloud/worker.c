@@ -9,13 +9,15 @@
 #include "app.h"
 #include "clock.h"
 #include "log.h"
-#include "msgq.h"
+#include "fairq.h"
 #include "result.h"
 #include "topic.h"
 #include "wire.h"
 
 #define QUEUE_MSGS 4096
 #define QUEUE_BYTES (512u * 1024u * 1024u)
+/* The window of the per-device processing-time budget. */
+#define CPU_WINDOW_US 1000000
 #define ALL_STAGES 0xfffeu
 /* Frame states a thread keeps, one per built-in application (app_all order). */
 #define MAX_APPS 8
@@ -32,12 +34,12 @@
 struct worker {
     const struct worker_opts *o;
     struct transport *tp;
-    struct msgq *q;
+    struct fairq *q;
     atomic_ullong received;  /* messages taken into the queue */
     atomic_ullong processed; /* results published */
     atomic_ullong malformed;
     atomic_ullong forged; /* payload of another device than the topic's */
-    struct log_limit malformed_log, forged_log;
+    struct log_limit malformed_log, forged_log, budget_log;
     atomic_ullong failed;      /* a stage failed */
     atomic_ullong unpublished; /* the result could not be published (not connected) */
     bool serving;              /* subscribed to the stage topics (main thread only) */
@@ -53,12 +55,24 @@ struct thread_ctx {
     struct state states[MAX_APPS];
 };
 
+/* Queues a frame in its device's queue (the device in its topic); a frame over its device's
+ * budget is dropped and counted. */
 static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, size_t len)
 {
     struct worker *w = arg;
-    if (!msgq_push(w->q, topic, payload, len))
-        return false;
+    unsigned k;
+    char device[TOPIC_ID_MAX + 1] = "";
+    topic_parse_stage(topic, &k, device); /* a bad topic: no device, rejected when processed */
+    enum fairq_push_result res = fairq_push(w->q, device, topic, payload, len);
+    if (res == FAIRQ_FULL)
+        return false; /* Paho delivers it again later */
     atomic_fetch_add(&w->received, 1);
+    if (res == FAIRQ_OVER_BUDGET)
+        log_limited(&w->budget_log, LOG_WARN, "WORKER-OVER-BUDGET",
+                    "device %s is over its budget (%zu frames queued or %.0f%% of the worker's "
+                    "time): frame on %s dropped",
+                    device[0] ? device : "(none)", w->o->device_frames, w->o->device_share * 100,
+                    topic);
     return true;
 }
 
@@ -166,7 +180,9 @@ static void process(struct thread_ctx *c, const struct msg *m)
         return;
     }
     struct stage_io io = {.st = st};
+    int64_t cpu0 = clock_thread_cpu_us();
     enum es_err err = app_run(&io, k, st->app->nstages, NULL, NULL);
+    fairq_charge(w->q, m->device, clock_thread_cpu_us() - cpu0, clock_mono_us());
     if (err == ES_OK) {
         /* Not published (the broker is away): the edge runs the frame itself after its
          * deadline, so the frame is counted, not retried here. */
@@ -187,7 +203,7 @@ static void *thread_main(void *arg)
 {
     struct thread_ctx *c = arg;
     struct msg *m;
-    while ((m = msgq_pop(c->w->q)) != NULL) {
+    while ((m = fairq_pop(c->w->q)) != NULL) {
         process(c, m);
         free(m);
     }
@@ -238,13 +254,13 @@ static void leave(struct worker *w)
 static void log_stats(struct worker *w)
 {
     log_msg(LOG_INFO, "WORKER-STATS",
-            "processed %llu, malformed %llu, forged %llu, failed %llu, unpublished %llu, "
-            "queued %zu",
+            "processed %llu, malformed %llu, forged %llu, over_budget %llu, failed %llu, "
+            "unpublished %llu, queued %zu",
             (unsigned long long)atomic_load(&w->processed),
             (unsigned long long)atomic_load(&w->malformed),
-            (unsigned long long)atomic_load(&w->forged),
+            (unsigned long long)atomic_load(&w->forged), (unsigned long long)fairq_dropped(w->q),
             (unsigned long long)atomic_load(&w->failed),
-            (unsigned long long)atomic_load(&w->unpublished), msgq_depth(w->q));
+            (unsigned long long)atomic_load(&w->unpublished), fairq_depth(w->q));
 }
 
 /* Why the worker is behind now, or NULL: a frame waited too long in its queue, or the worker
@@ -252,10 +268,10 @@ static void log_stats(struct worker *w)
  * it meanwhile waited in its socket. */
 static const char *behind(struct worker *w, int64_t now, char *why, size_t n)
 {
-    int64_t waited = msgq_oldest_wait_us(w->q, now), late = now - w->last_tick_us;
+    int64_t waited = fairq_oldest_wait_us(w->q, now), late = now - w->last_tick_us;
     w->last_tick_us = now;
     if (waited > BEHIND_US)
-        snprintf(why, n, "oldest of %zu queued frames waited %.0f ms", msgq_depth(w->q),
+        snprintf(why, n, "oldest of %zu queued frames waited %.0f ms", fairq_depth(w->q),
                  (double)waited / 1e3);
     else if (late > BEHIND_US)
         snprintf(why, n, "the worker did not run for %.0f ms", (double)late / 1e3);
@@ -281,8 +297,8 @@ static void keep_up(struct worker *w)
     }
     if (reason)
         w->rejoin_us = now + REJOIN_US;
-    if (!w->serving && now >= w->rejoin_us && msgq_depth(w->q) == 0 && transport_connected(w->tp) &&
-        join(w) == ES_OK)
+    if (!w->serving && now >= w->rejoin_us && fairq_depth(w->q) == 0 &&
+        transport_connected(w->tp) && join(w) == ES_OK)
         log_msg(LOG_INFO, "WORKER-CAUGHT-UP",
                 "kept up for %.1f s after %.1f s behind (%llu frames processed meanwhile): serving "
                 "again",
@@ -328,24 +344,32 @@ static void drain(struct worker *w)
         if (now != seen) {
             seen = now;
             quiet_since = clock_mono_us();
-        } else if (msgq_depth(w->q) == 0 && clock_mono_us() - quiet_since >= DRAIN_QUIET_US) {
+        } else if (fairq_depth(w->q) == 0 && clock_mono_us() - quiet_since >= DRAIN_QUIET_US) {
             break;
         }
     }
     log_msg(LOG_INFO, "WORKER-DRAINED", "no longer subscribed; %zu frames still queued",
-            msgq_depth(w->q));
+            fairq_depth(w->q));
 }
 
 enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic_t *stop)
 {
     struct worker w = {.o = opts,
                        .malformed_log = {.period_us = 10000000, .burst = 5},
-                       .forged_log = {.period_us = 10000000, .burst = 5}};
+                       .forged_log = {.period_us = 10000000, .burst = 5},
+                       .budget_log = {.period_us = 10000000, .burst = 5}};
     struct thread_ctx *ctx = calloc(opts->threads, sizeof *ctx);
     pthread_t *tids = calloc(opts->threads, sizeof *tids);
     unsigned started = 0;
     enum es_err err = ES_ENOMEM;
-    w.q = msgq_new(QUEUE_MSGS, QUEUE_BYTES);
+    struct fairq_config qc = {
+        .max_msgs = QUEUE_MSGS,
+        .max_bytes = QUEUE_BYTES,
+        .device_max = opts->device_frames,
+        .cpu_budget_us = (int64_t)(opts->device_share * opts->threads * CPU_WINDOW_US),
+        .cpu_window_us = CPU_WINDOW_US,
+    };
+    w.q = fairq_new(&qc);
     if (!ctx || !tids || !w.q)
         goto cleanup;
     for (; started < opts->threads; started++) {
@@ -370,13 +394,13 @@ enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic
         drain(&w);
 cleanup:
     if (w.q)
-        msgq_close(w.q);
+        fairq_close(w.q);
     for (unsigned i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     if (err == ES_OK)
         log_stats(&w);
     transport_close(w.tp);
-    msgq_free(w.q);
+    fairq_free(w.q);
     free(ctx);
     free(tids);
     return err;

@@ -17,6 +17,8 @@ struct worker_opts {
     unsigned threads;      /* processing threads, >= 1 */
     int qos;               /* subscription and result QoS */
     double stats_s;        /* seconds between stats log lines; 0: none */
+    size_t device_frames;  /* frames queued per device at most (budget) */
+    double device_share;   /* share of the worker's processing time one device may use */
 };
 
 /* Serves until *stop becomes nonzero, then finishes the messages already queued. Returns

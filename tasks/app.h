@@ -47,6 +47,16 @@ struct field_def {
     enum field_type type;
 };
 
+/* Bounds on what the application ever puts in a frame, which the wire decoder enforces before
+ * it allocates anything: a peer cannot make a worker expand a small message into a picture
+ * larger than the application makes (a 65-byte run-length mask can claim 8192 x 8192). A zero
+ * member means the framework's own limit (STATE_MAX_DIM, STATE_MAX_POINTS). */
+struct app_limits {
+    uint32_t max_width;  /* images and masks */
+    uint32_t max_height; /* images and masks */
+    uint32_t max_points; /* points in all polylines of a field */
+};
+
 struct app {
     const char *name; /* on the wire; [a-z0-9_]{1,32} */
     const struct field_def *fields;
@@ -55,6 +65,7 @@ struct app {
     unsigned nstages;
     const char *source_default; /* source spec used when none is given, e.g. "synthetic" */
                                 /* NULL: the first stage needs no frame source (sensor) */
+    struct app_limits limits;   /* of received frames; zeros: the framework's */
 };
 
 #define FIELD_BIT(id) (1u << (id))

@@ -35,3 +35,10 @@ void clock_spin_us(int64_t us)
     while (clock_mono_us() < end) {
     }
 }
+
+int64_t clock_thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

@@ -52,7 +52,7 @@ static const struct stage_def stages[] = {
     {"last", s3, FIELD_BIT(F_PTS), FIELD_BIT(F_IMG), 0},
 };
 
-static const struct app mini = {"mini", fields, F_COUNT, stages, 4, NULL};
+static const struct app mini = {"mini", fields, F_COUNT, stages, 4, NULL, {0, 0, 0}};
 
 static void test_buffers(void)
 {
@@ -129,7 +129,7 @@ static void test_run(void)
     CHECK_EQ_INT(app_run(&io, 3, 5, NULL, NULL), ES_EINVAL);
 
     static const struct stage_def bad_stages[] = {{"fail", fail, 0, 0, 0}, {"last", s3, 0, 0, 0}};
-    static const struct app bad = {"bad", fields, F_COUNT, bad_stages, 2, NULL};
+    static const struct app bad = {"bad", fields, F_COUNT, bad_stages, 2, NULL, {0, 0, 0}};
     struct state st2;
     state_init(&st2, &bad);
     io.st = &st2;

@@ -94,6 +94,33 @@ static void test_ball_mask_size(void)
     state_release(&dst);
 }
 
+/* An application's limits hold before anything is allocated: the 500x281 mask (a few hundred
+ * bytes on the wire) is refused for an application whose pictures are at most 400 wide, and the
+ * contours for one allowing fewer points than they have. */
+static void test_app_limits(void)
+{
+    struct app narrow = toy_app, few = toy_app;
+    narrow.limits.max_width = 400;
+    few.limits.max_points = 10;
+    struct state src, dst, dst2;
+    state_init(&src, &toy_app);
+    state_init(&dst, &narrow);
+    state_init(&dst2, &few);
+    CHECK(toy_fill_ball(&src, 0));
+    CHECK_EQ_INT(encode(&src, 3), ES_OK);
+    char why[128] = "";
+    CHECK_EQ_INT(wire_decode_ex(g_buf, g_len, &dst, why, sizeof why), ES_ELIMIT);
+    CHECK(strstr(why, "500x281 exceeds 400x8192") != NULL);
+    CHECK(dst.fields[TOY_MASK].img.cap == 0); /* nothing was allocated for it */
+    CHECK_EQ_INT(encode(&src, 4), ES_OK);
+    CHECK_EQ_INT(wire_decode_ex(g_buf, g_len, &dst2, why, sizeof why), ES_ELIMIT);
+    CHECK(strstr(why, "more than 10 points") != NULL);
+    CHECK_EQ_INT(wire_decode(g_buf, g_len, &dst), ES_OK); /* no point limit there */
+    state_release(&src);
+    state_release(&dst);
+    state_release(&dst2);
+}
+
 /* Round-trips a mask of w x h whose pixel i is pix(i) at split 3. */
 static void mask_case(int w, int h, uint8_t (*pix)(size_t, size_t))
 {
@@ -311,6 +338,7 @@ int main(void)
 {
     test_every_split();
     test_ball_mask_size();
+    test_app_limits();
     test_mask_edges();
     test_image_edges();
     test_points_edges();

@@ -239,7 +239,7 @@ static void test_image_rejects(void)
     m = image_msg(0, 10, 1, 0);
     EXPECT(m, ES_EFORMAT, "0x10");
     m = image_msg(9000, 10, 1, 0);
-    EXPECT(m, ES_ELIMIT, "image 9000x10 exceeds 8192");
+    EXPECT(m, ES_ELIMIT, "image 9000x10 exceeds 8192x8192");
     m = image_msg(10, 65535, 3, 30);
     EXPECT(m, ES_ELIMIT, "exceeds");
     m = image_msg(8192, 8192, 4, 16); /* huge but in range: refused before any allocation */

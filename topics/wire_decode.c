@@ -18,6 +18,7 @@ struct rd {
     size_t pos;
     char *why;
     size_t whylen;
+    uint64_t max_width, max_height, max_points; /* the application's, or the framework's */
 };
 
 static enum es_err fail(struct rd *r, enum es_err err, const char *fmt, ...)
@@ -150,9 +151,9 @@ static enum es_err rd_dims(struct rd *r, uint64_t *w, uint64_t *h, uint64_t *ch)
         return err;
     if (*w == 0 || *h == 0)
         return fail(r, ES_EFORMAT, "image %ux%u is empty", (unsigned)*w, (unsigned)*h);
-    if (*w > STATE_MAX_DIM || *h > STATE_MAX_DIM)
-        return fail(r, ES_ELIMIT, "image %ux%u exceeds %d", (unsigned)*w, (unsigned)*h,
-                    STATE_MAX_DIM);
+    if (*w > r->max_width || *h > r->max_height)
+        return fail(r, ES_ELIMIT, "image %ux%u exceeds %ux%u", (unsigned)*w, (unsigned)*h,
+                    (unsigned)r->max_width, (unsigned)r->max_height);
     if (ch && (*ch < 1 || *ch > STATE_MAX_CHANNELS))
         return fail(r, ES_ELIMIT, "image has %u channels, not 1..%d", (unsigned)*ch,
                     STATE_MAX_CHANNELS);
@@ -267,8 +268,8 @@ static enum es_err walk_points(struct rd *r, struct polylines *out, uint32_t *co
         err = rd_varint(r, &np, "point count");
         if (err != ES_OK)
             return err;
-        if (np > STATE_MAX_POINTS - tot)
-            return fail(r, ES_ELIMIT, "more than %u points", STATE_MAX_POINTS);
+        if (np > r->max_points - tot)
+            return fail(r, ES_ELIMIT, "more than %u points", (unsigned)r->max_points);
         if (np > rd_left(r) / 2)
             return fail(r, ES_ETRUNC, "polyline of %llu points in %zu bytes",
                         (unsigned long long)np, rd_left(r));
@@ -389,7 +390,10 @@ static enum es_err get_fields(struct rd *r, struct state *st)
         if (err != ES_OK)
             break;
         seen |= FIELD_BIT(id);
-        struct rd body = {.p = r->p + r->pos, .len = blen, .why = r->why, .whylen = r->whylen};
+        struct rd body = *r; /* the field's bytes only, with the same limits */
+        body.p = r->p + r->pos;
+        body.len = blen;
+        body.pos = 0;
         err = get_field_body(&body, st, id);
         if (err == ES_OK && body.pos != body.len)
             err = fail(r, ES_EFORMAT, "field %u has %zu unused bytes", id, rd_left(&body));
@@ -413,6 +417,13 @@ static enum es_err decode(struct rd *r, struct state *st)
     if (h.split >= st->app->nstages)
         return fail(r, ES_EFORMAT, "split %u not below the %u stages of %s", h.split,
                     st->app->nstages, st->app->name);
+    const struct app_limits *lim = &st->app->limits;
+    if (lim->max_width && lim->max_width < r->max_width)
+        r->max_width = lim->max_width;
+    if (lim->max_height && lim->max_height < r->max_height)
+        r->max_height = lim->max_height;
+    if (lim->max_points && lim->max_points < r->max_points)
+        r->max_points = lim->max_points;
     memcpy(st->device, h.device, sizeof st->device);
     st->seq = h.seq;
     st->captured_us = h.captured_us;
@@ -427,7 +438,13 @@ enum es_err wire_decode_ex(const uint8_t *buf, size_t len, struct state *st, cha
 {
     if (why && whylen)
         why[0] = '\0';
-    struct rd r = {.p = buf, .len = len, .why = why, .whylen = why ? whylen : 0};
+    struct rd r = {.p = buf,
+                   .len = len,
+                   .why = why,
+                   .whylen = why ? whylen : 0,
+                   .max_width = STATE_MAX_DIM,
+                   .max_height = STATE_MAX_DIM,
+                   .max_points = STATE_MAX_POINTS};
     if (!st || !st->app || (!buf && len))
         return fail(&r, ES_EINVAL, "no state or no buffer");
     state_reset(st);

@@ -239,4 +239,7 @@ const struct app ball_app = {
     .stages = ball_stages,
     .nstages = sizeof ball_stages / sizeof ball_stages[0],
     .source_default = "synthetic",
+    /* get_frame makes every picture 500 wide; 2000 high covers a 1:4 portrait source; a mask of
+     * 500 x 2000 has fewer contour points than pixels */
+    .limits = {.max_width = 500, .max_height = 2000, .max_points = 1000000},
 };
