@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the suite, the hardening check of the
 # programs, the suite again under AddressSanitizer + UndefinedBehaviorSanitizer, the wire
-# decoder's fuzzer for a short time, the formatting check and shellcheck on the scripts. Each
-# test starts its own mosquitto on a free port.
-# Usage: scripts/test.sh        (FUZZ_SECONDS=60 by default)
+# decoder's and the stages' fuzzers for a short time (scripts/fuzz.sh), the formatting check
+# and shellcheck on the scripts. Each test starts its own mosquitto on a free port.
+# Usage: scripts/test.sh        (FUZZ_SECONDS=40 per fuzzer by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -20,13 +20,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
-echo "== fuzzing the wire decoder for ${FUZZ_SECONDS:-60}s"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DES_FUZZ=ON >/dev/null
-cmake --build build-fuzz --target fuzz_wire -j"$jobs"
-mkdir -p build-fuzz/corpus
-build-fuzz/bin/fuzz_wire -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 \
-  build-fuzz/corpus tests/corpus/wire 2>build-fuzz/fuzz.log || { tail -50 build-fuzz/fuzz.log; exit 1; }
-grep -E "stat::number_of_executed_units|stat::peak_rss_mb" build-fuzz/fuzz.log
+echo "== fuzzing: the wire decoder, and the stages after it"
+scripts/fuzz.sh "${FUZZ_SECONDS:-40}"
 
 echo "== formatting"
 git ls-files '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror

@@ -123,6 +123,17 @@ static enum es_err calculate_circle(struct stage_io *io)
 }
 
 /* True when the CIRCLE numbers are present and say a ball was found. */
+/* Circle numbers that came over the network may be anything: a detection must have finite
+ * coordinates and radius within a picture's reach before they are converted or drawn. */
+static bool circle_sane(const double *v)
+{
+    const unsigned keys[] = {CIRCLE_X, CIRCLE_Y, CIRCLE_RADIUS, CIRCLE_CX, CIRCLE_CY};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!isfinite(v[keys[i]]) || fabs(v[keys[i]]) > 1e6)
+            return false;
+    return true;
+}
+
 static bool detected(const struct state *st)
 {
     const struct numbers *num = state_numbers(st, BALL_CIRCLE);
@@ -140,6 +151,10 @@ static enum es_err draw_circle(struct stage_io *io)
     if (!detected(io->st))
         return ES_OK;
     const double *v = state_numbers(io->st, BALL_CIRCLE)->v;
+    if (!circle_sane(v)) {
+        log_msg(LOG_ERROR, "BALL-INPUT", "draw_circle: circle numbers out of range");
+        return ES_EINVAL;
+    }
     struct image *frame = &io->st->fields[BALL_FRAME].img;
     enum es_err err = cvx_draw_circle(frame, (int)v[CIRCLE_X], (int)v[CIRCLE_Y],
                                       (int)v[CIRCLE_RADIUS], yellow, 2);
@@ -169,6 +184,10 @@ static enum es_err fill_result(const struct state *st, json_t *res)
     if (!found)
         return ES_OK;
     const double *v = state_numbers(st, BALL_CIRCLE)->v;
+    if (!circle_sane(v)) {
+        log_msg(LOG_ERROR, "BALL-INPUT", "publish_result: circle numbers out of range");
+        return ES_EINVAL;
+    }
     json_t *center = json_pack("[II]", (json_int_t)v[CIRCLE_CX], (json_int_t)v[CIRCLE_CY]);
     if (!put(res, "x", float_real(v[CIRCLE_X])) || !put(res, "y", float_real(v[CIRCLE_Y])) ||
         !put(res, "radius", float_real(v[CIRCLE_RADIUS])) || !put(res, "center", center))

@@ -27,6 +27,8 @@
 
 #include <math.h>
 
+#include "log.h"
+
 #define SENSOR_PI 3.14159265358979323846
 #define BASE_G 1.0          /* resting magnitude: gravity */
 #define SINE_G 0.05         /* amplitude of the slow drift */
@@ -163,6 +165,15 @@ static bool put(json_t *obj, const char *key, json_t *value)
     return json_object_set_new(obj, key, value) == 0;
 }
 
+/* Finite statistics, with a crossing count a window could have. */
+static bool stats_sane(const struct numbers *s)
+{
+    for (unsigned i = 0; i < s->count && i < STATE_MAX_NUMBERS; i++)
+        if (!isfinite(s->v[i]))
+            return false;
+    return s->count > STAT_CROSSINGS && s->v[STAT_CROSSINGS] >= 0 && s->v[STAT_CROSSINGS] <= 1e9;
+}
+
 /* Stage 4: io->result. A frame that ended early has no SENSOR_EVENT: {"event":false}. */
 static enum es_err publish_result(struct stage_io *io)
 {
@@ -172,6 +183,11 @@ static enum es_err publish_result(struct stage_io *io)
     if (!r)
         return ES_ENOMEM;
     bool ok = put(r, "event", json_boolean(e && e->v[EVENT_DETECTED] != 0.0));
+    if (s && e && !stats_sane(s)) { /* they may come from the network */
+        json_decref(r);
+        log_msg(LOG_ERROR, "SENSOR-INPUT", "publish_result: statistics out of range");
+        return ES_EINVAL;
+    }
     if (ok && s && e) {
         ok = put(r, "mean", json_real(s->v[STAT_MEAN])) &&
              put(r, "rms", json_real(s->v[STAT_RMS])) &&

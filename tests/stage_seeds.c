@@ -1,0 +1,67 @@
+/* Writes seed frames for fuzz_stages into a directory: real ball tracker frames from the
+ * synthetic camera at splits 3 to 6 (the small ones: a mask, contours, numbers; splits 1 and 2
+ * ship a 421 KB picture, too slow to fuzz) and the sensor application's frames at every split.
+ * Usage: stage_seeds DIR */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "source.h"
+#include "wire.h"
+
+static int write_file(const char *dir, const char *name, const uint8_t *p, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, n, f) != n) {
+        fprintf(stderr, "cannot write %s\n", path);
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    return fclose(f) != 0;
+}
+
+/* Runs app's stages 0..k-1 on a fresh frame and writes its wire encoding as DIR/NAME. */
+static int seed(const char *dir, const char *app_name, unsigned k, bool annotate)
+{
+    const struct app *app = app_find(app_name);
+    struct state st;
+    state_init(&st, app);
+    struct source *src = NULL;
+    if (app->source_default && source_open("synthetic:7", &src) != ES_OK)
+        return 1;
+    strcpy(st.device, "seed");
+    st.seq = 5;
+    if (annotate)
+        st.flags |= STATE_WANT_FRAME;
+    struct stage_io io = {.st = &st, .source = src};
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
+    int rc = app_run(&io, 0, k, NULL, NULL) != ES_OK || wire_encode(&st, k, &buf, &cap, &len);
+    char name[64];
+    snprintf(name, sizeof name, "%s-split%u%s.bin", app_name, k, annotate ? "-frame" : "");
+    if (rc == 0)
+        rc = write_file(dir, name, buf, len);
+    free(buf);
+    source_free(src);
+    state_release(&st);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: stage_seeds DIR\n");
+        return 2;
+    }
+    int rc = 0;
+    for (unsigned k = 3; k < app_find("ball")->nstages && rc == 0; k++)
+        rc = seed(argv[1], "ball", k, false);
+    const struct app *sensor = app_find("sensor");
+    for (unsigned k = 1; sensor && k < sensor->nstages && rc == 0; k++)
+        rc = seed(argv[1], "sensor", k, false);
+    return rc;
+}
