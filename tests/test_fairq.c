@@ -42,7 +42,8 @@ static void test_bounds(void)
     struct fairq *q = make(3, 100, 10, 0);
     CHECK_EQ_INT(push(q, "a", "xyz"), FAIRQ_QUEUED);
     CHECK_EQ_INT(fairq_push(q, "a", "t", (const uint8_t *)"", 0), FAIRQ_QUEUED);
-    CHECK_EQ_INT(fairq_push(q, "b", "t", (const uint8_t *)"0123456789", 98), FAIRQ_FULL);
+    uint8_t big[98] = {0};
+    CHECK_EQ_INT(fairq_push(q, "b", "t", big, sizeof big), FAIRQ_FULL); /* byte limit */
     CHECK_EQ_INT(push(q, "b", "0123456789"), FAIRQ_QUEUED);
     CHECK_EQ_INT(push(q, "c", "x"), FAIRQ_FULL); /* message limit */
     CHECK_EQ_INT(fairq_depth(q), 3);
