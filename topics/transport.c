@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,9 +102,11 @@ static void on_conn_fail(void *ctx, MQTTAsync_failureData5 *resp)
 {
     struct transport *t = ctx;
     char why[160];
-    if (resp && resp->reasonCode >= MQTTREASONCODE_UNSPECIFIED_ERROR)
+    /* Paho 1.3.12 hands a refusing CONNACK's reason code in code, not in reasonCode */
+    int reason = resp ? (resp->reasonCode ? (int)resp->reasonCode : resp->code) : 0;
+    if (reason >= MQTTREASONCODE_UNSPECIFIED_ERROR && reason <= 0xA2)
         snprintf(why, sizeof why, "refused by the broker: %s",
-                 MQTTReasonCode_toString(resp->reasonCode));
+                 MQTTReasonCode_toString((enum MQTTReasonCodes)reason));
     else
         snprintf(why, sizeof why, "%s", failure_text(resp));
     finish(t, &t->conn, -1, why);
@@ -506,8 +509,18 @@ static enum es_err first_connect(struct transport *t)
     return ES_ECONNECT;
 }
 
+/* OpenSSL frees its state in an atexit handler by default, which can race with a Paho thread
+ * still ending (freeing its own OpenSSL thread state): a double free at exit, seen about once
+ * in a hundred refused TLS connections under load. The process's end frees everything anyway. */
+static void init_openssl(void)
+{
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_SSL_STRINGS, NULL);
+}
+
 enum es_err transport_connect(const struct transport_opts *opts, struct transport **out)
 {
+    static pthread_once_t openssl_once = PTHREAD_ONCE_INIT;
+    pthread_once(&openssl_once, init_openssl);
     *out = NULL;
     struct transport *t = calloc(1, sizeof *t);
     if (!t)

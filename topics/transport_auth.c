@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "log.h"
 #include "transport_impl.h"
@@ -85,6 +90,73 @@ static void probe_tcp(const char *host, int port, char *why, size_t whylen)
         snprintf(why, whylen, "%s", strerror(err));
 }
 
+/* A blocking TCP connection to host:port (a loopback or LAN broker answers at once), or -1. */
+static int tcp_connect(const char *host, int port)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    if (getaddrinfo(host, service, &hints, &res) != 0)
+        return -1;
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* The reason a TLS handshake with the options of t fails, in words, into why (n bytes); empty
+ * when it succeeds. Paho reports several failures (a certificate for another host, a client
+ * certificate the broker refuses) only as "TCP/TLS connect failure": a handshake of our own
+ * with the same settings says which. */
+static void probe_tls(const struct transport *t, char *why, size_t n)
+{
+    const struct transport_opts *o = &t->o;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = NULL;
+    int fd = -1;
+    if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+        goto cleanup;
+    if ((o->cafile ? SSL_CTX_load_verify_locations(ctx, o->cafile, NULL)
+                   : SSL_CTX_set_default_verify_paths(ctx)) != 1 ||
+        (o->certfile && SSL_CTX_use_certificate_chain_file(ctx, o->certfile) != 1) ||
+        (o->keyfile && SSL_CTX_use_PrivateKey_file(ctx, o->keyfile, SSL_FILETYPE_PEM) != 1)) {
+        snprintf(why, n, "cannot load the certificates or key: %s",
+                 ERR_reason_error_string(ERR_peek_last_error()));
+        goto cleanup;
+    }
+    SSL_CTX_set_verify(ctx, o->tls_no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+    fd = tcp_connect(o->host, t->port);
+    ssl = fd >= 0 ? SSL_new(ctx) : NULL;
+    if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set_tlsext_host_name(ssl, o->host) ||
+        (!o->tls_no_verify && !o->tls_no_hostname && !SSL_set1_host(ssl, o->host)))
+        goto cleanup;
+    /* TLS 1.3 reports a refused client certificate after the handshake: wait briefly for the
+     * broker's alert (an accepted client gets nothing: the broker waits for its CONNECT) */
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 500000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char byte;
+    if (SSL_connect(ssl) == 1 && (SSL_read(ssl, &byte, 1) > 0 || !ERR_peek_error()))
+        goto cleanup;
+    long verify = SSL_get_verify_result(ssl);
+    unsigned long err = ERR_peek_last_error();
+    if (verify != X509_V_OK)
+        snprintf(why, n, "the broker's certificate: %s", X509_verify_cert_error_string(verify));
+    else if (err)
+        snprintf(why, n, "%s", ERR_reason_error_string(err));
+cleanup:
+    ERR_clear_error();
+    SSL_free(ssl);
+    if (fd >= 0)
+        close(fd);
+    SSL_CTX_free(ctx);
+}
+
 /* Replaces Paho's vague text for a failure below MQTT with its cause: nothing listening or the
  * host unreachable (a plain TCP connect says which), or the TLS error OpenSSL reported. */
 void transport__explain_failure(struct transport *t, char *why, size_t n)
@@ -97,8 +169,13 @@ void transport__explain_failure(struct transport *t, char *why, size_t n)
         snprintf(why, n, "%s", tcp);
         return;
     }
+    char tls[200] = "";
+    if (t->o.tls)
+        probe_tls(t, tls, sizeof tls);
     pthread_mutex_lock(&t->lock);
-    if (t->tls_error[0])
+    if (tls[0])
+        snprintf(why, n, "TLS: %s", tls);
+    else if (t->tls_error[0])
         snprintf(why, n, "TLS: %s", t->tls_error);
     pthread_mutex_unlock(&t->lock);
 }
