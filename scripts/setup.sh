@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config git libpaho-mqtt-dev libssl-dev libopencv-dev
-  libjansson-dev mosquitto mosquitto-clients clang libclang-rt-dev clang-format gnuplot-nox jq
-  shellcheck)
+  libjansson-dev mosquitto mosquitto-clients openssl clang libclang-rt-dev clang-format gnuplot-nox
+  jq shellcheck)
 
 missing=()
 for p in "${packages[@]}"; do
