@@ -409,6 +409,31 @@ bool results_once(json_t *results, json_int_t frames, const char *worker, bool *
     return ok;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double collector_latency_p99_ms(struct collector *c, const char *device)
+{
+    pthread_mutex_lock(&c->lock);
+    json_t *got = json_object_get(c->by_device, device);
+    json_t *times = json_object_get(c->arrivals, device);
+    size_t n = json_array_size(got);
+    double *lat = calloc(n ? n : 1, sizeof *lat);
+    for (size_t i = 0; lat && i < n; i++) {
+        json_int_t cap = json_integer_value(json_object_get(json_array_get(got, i), "captured_us"));
+        lat[i] = (json_real_value(json_array_get(times, i)) - (double)cap / 1e6) * 1000;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (lat)
+        qsort(lat, n, sizeof *lat, cmp_double);
+    double p99 = n && lat ? lat[(size_t)(0.99 * (double)(n - 1))] : 1e9;
+    free(lat);
+    return p99;
+}
+
 double collector_max_gap(struct collector *c, const char *device)
 {
     pthread_mutex_lock(&c->lock);

@@ -76,6 +76,10 @@ size_t collector_count(struct collector *c, const char *device);
 bool collector_wait(struct collector *c, const char *device, size_t n, int timeout_ms);
 /* The results for device, as a JSON array in arrival order (new reference). */
 json_t *collector_results(struct collector *c, const char *device);
+/* The 99th percentile, in ms, of arrival time minus "captured_us" over device's results (the
+ * test runs on the machine that captured them, so the clocks agree); 1e9 without results. */
+double collector_latency_p99_ms(struct collector *c, const char *device);
+
 /* The longest time in seconds between two consecutive results for device, as they arrived. */
 double collector_max_gap(struct collector *c, const char *device);
 void collector_free(struct collector *c);
