@@ -39,7 +39,7 @@ static int free_port(void)
     return port;
 }
 
-static bool port_open(int port)
+bool harness_port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
@@ -90,7 +90,7 @@ static enum es_err spawn_broker(struct broker *b)
     b->pid = pid;
     int64_t deadline = clock_mono_us() + 10 * 1000000;
     while (pid > 0 && clock_mono_us() < deadline) {
-        if (port_open(b->port))
+        if (harness_port_open(b->port))
             return ES_OK;
         if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
             b->pid = 0; /* exited: most likely the port was taken meanwhile */

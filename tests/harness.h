@@ -38,6 +38,9 @@ enum es_err broker_restart(struct broker *b);
 /* Stops the broker; prints its log to stderr when failed is true. */
 void broker_stop(struct broker *b, bool failed);
 
+/* Whether a TCP listener accepts connections on 127.0.0.1:port. */
+bool harness_port_open(int port);
+
 /* Starts argv[0] from the build's bin directory with stdout/stderr redirected to files (NULL:
  * /dev/null). Returns the pid or -1. */
 pid_t harness_spawn(const char *const argv[], const char *out_path, const char *err_path);

@@ -38,19 +38,6 @@ enum secure_cred {
     SECURE_CERT,     /* mutual TLS on port + 1 with setup/<id>.crt and setup/<id>.key */
 };
 
-/* Whether a TCP listener accepts connections on 127.0.0.1:port. */
-static inline bool secure_port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
 /* Whether nothing is bound to 127.0.0.1:port right now. */
 static inline bool secure_port_free(int port)
 {
@@ -158,7 +145,7 @@ static inline enum es_err secure_broker_start(struct secure *s)
     b->pid = harness_spawn(argv, NULL, b->log);
     int64_t deadline = clock_mono_us() + 10 * 1000000;
     while (b->pid > 0 && clock_mono_us() < deadline) {
-        if (secure_port_open(s->port) && secure_port_open(s->port + 1))
+        if (harness_port_open(s->port) && harness_port_open(s->port + 1))
             return ES_OK;
         clock_sleep_us(10000);
     }

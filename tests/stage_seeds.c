@@ -8,21 +8,8 @@
 
 #include "app.h"
 #include "source.h"
+#include "seeds.h"
 #include "wire.h"
-
-static int write_file(const char *dir, const char *name, const uint8_t *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        fprintf(stderr, "cannot write %s\n", path);
-        if (f)
-            fclose(f);
-        return 1;
-    }
-    return fclose(f) != 0;
-}
 
 /* Runs app's stages 0..k-1 on a fresh frame and writes its wire encoding as DIR/NAME. */
 static int seed(const char *dir, const char *app_name, unsigned k, bool annotate)
@@ -44,7 +31,7 @@ static int seed(const char *dir, const char *app_name, unsigned k, bool annotate
     char name[64];
     snprintf(name, sizeof name, "%s-split%u%s.bin", app_name, k, annotate ? "-frame" : "");
     if (rc == 0)
-        rc = write_file(dir, name, buf, len);
+        rc = seed_write(dir, name, buf, len);
     free(buf);
     source_free(src);
     state_release(&st);

@@ -202,9 +202,9 @@ static void check_host_name(const struct secure *s)
     fclose(f);
     const char *argv[] = {"mosquitto", "-c", other.b.conf, NULL};
     other.b.pid = harness_spawn(argv, NULL, other.b.log);
-    for (int i = 0; i < 500 && !secure_port_open(other.b.port); i++)
+    for (int i = 0; i < 500 && !harness_port_open(other.b.port); i++)
         clock_sleep_us(10000);
-    CHECK(secure_port_open(other.b.port));
+    CHECK(harness_port_open(other.b.port));
     secure_client_init(s, &c, "cam-01", SECURE_NONE);
     c.port = other.b.port;
     /* the control below shows the name is what is refused */

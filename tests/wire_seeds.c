@@ -4,21 +4,8 @@
 #include <stdlib.h>
 
 #include "toy_app.h"
+#include "seeds.h"
 #include "wire.h"
-
-static int write_file(const char *dir, const char *name, const uint8_t *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        fprintf(stderr, "cannot write %s\n", path);
-        if (f)
-            fclose(f);
-        return 1;
-    }
-    return fclose(f) != 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -37,7 +24,7 @@ int main(int argc, char **argv)
             char name[32];
             snprintf(name, sizeof name, "split%u%s.bin", k, annotate ? "-frame" : "");
             rc = wire_encode(&st, k, &buf, &cap, &len) != ES_OK ||
-                 write_file(argv[1], name, buf, len);
+                 seed_write(argv[1], name, buf, len);
         }
     }
     free(buf);
