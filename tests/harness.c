@@ -292,6 +292,8 @@ static bool collect(void *arg, const char *topic, const uint8_t *payload, size_t
     (void)topic;
     json_t *obj = json_loadb((const char *)payload, len, 0, NULL);
     const char *device = json_string_value(json_object_get(obj, "device"));
+    if (!device) /* a status message: grouped by client */
+        device = json_string_value(json_object_get(obj, "client"));
     if (!device) {
         fprintf(stderr, "collector: result without device: %.*s\n", (int)len, payload);
         json_decref(obj);

@@ -66,7 +66,7 @@ bool harness_wait_for_text(const char *path, const char *needle, int timeout_ms)
 pid_t harness_worker(const struct broker *b, const char *id, const char *threads);
 
 /* Collects every JSON object published on a filter (pipeline/results/# for collector_start),
- * grouped by its "device" member. */
+ * grouped by its "device" member (status messages: by "client"). */
 struct collector;
 struct collector *collector_start(const struct broker *b, const char *client_id);
 struct collector *collector_start_on(const struct broker *b, const char *client_id,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "broker_list.h"
 #include "log.h"
 
 enum es_err cli_parse_long(const char *s, long min, long max, long *out)
@@ -58,13 +59,18 @@ enum es_err cli_broker_option(struct transport_opts *o, int opt, const char *arg
 {
     long p;
     switch (opt) {
-    case CLI_HOST:
-        if (!*arg) {
-            snprintf(why, whylen, "--host needs a host name");
+    case CLI_HOST: {
+        struct broker_addr list[BROKER_LIST_MAX];
+        int n;
+        if (broker_list_parse(arg, 1883, list, BROKER_LIST_MAX, &n) != ES_OK) {
+            snprintf(why, whylen,
+                     "--host must be HOST[:PORT][,HOST[:PORT]...] (at most %d), not '%s'",
+                     BROKER_LIST_MAX, arg);
             return ES_EINVAL;
         }
         o->host = arg;
         return ES_OK;
+    }
     case CLI_PORT:
         if (cli_parse_long(arg, 1, 65535, &p) != ES_OK) {
             snprintf(why, whylen, "--port must be a port number 1..65535, not '%s'", arg);
@@ -101,6 +107,13 @@ enum es_err cli_broker_option(struct transport_opts *o, int opt, const char *arg
         return ES_OK;
     case CLI_PASSWORD_FILE:
         o->password_file = arg;
+        return ES_OK;
+    case CLI_MQTT_VERSION:
+        if (cli_parse_long(arg, 3, 5, &p) != ES_OK || p == 4) {
+            snprintf(why, whylen, "--mqtt-version must be 5 or 3 (3.1.1), not '%s'", arg);
+            return ES_EINVAL;
+        }
+        o->mqtt_version = (int)p;
         return ES_OK;
     default:
         snprintf(why, whylen, "unknown broker option");

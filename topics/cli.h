@@ -29,6 +29,7 @@ enum cli_broker_opt {
     CLI_USERNAME,
     CLI_PASSWORD,
     CLI_PASSWORD_FILE,
+    CLI_MQTT_VERSION,
 };
 
 /* getopt_long entries for the broker options, to splice into a program's table. */
@@ -40,13 +41,16 @@ enum cli_broker_opt {
         {"tls-no-hostname", no_argument, NULL, CLI_NO_HOSTNAME},                                   \
         {"username", required_argument, NULL, CLI_USERNAME},                                       \
         {"password", required_argument, NULL, CLI_PASSWORD},                                       \
+        {"mqtt-version", required_argument, NULL, CLI_MQTT_VERSION},                               \
     {                                                                                              \
         "password-file", required_argument, NULL, CLI_PASSWORD_FILE                                \
     }
 
 /* The help text for the broker options, one option per line. */
 #define CLI_BROKER_HELP                                                                            \
-    "  --host H          broker host (env HOST, default localhost)\n"                              \
+    "  --host H[,H2...]  broker host, or a list tried in turn: H[:P][,H2[:P2]...]\n"               \
+    "                    (env HOST, default localhost)\n"                                          \
+    "  --mqtt-version V  5, or 3 for 3.1.1 (default: 5, then 3.1.1 if the broker refuses 5)\n"     \
     "  --port P          broker port (env PORT, default 1883, 8883 with --tls)\n"                  \
     "  --tls             connect with TLS 1.2+; --cafile FILE, --cert FILE, --key FILE\n"          \
     "  --tls-no-hostname with --tls, check the certificate chain but not the host name\n"          \

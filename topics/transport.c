@@ -25,7 +25,7 @@ void transport__bump_locked(struct transport *t)
     pthread_cond_broadcast(&t->cond);
 }
 
-static void finish(struct transport *t, struct pending *p, int state, const char *why)
+void transport__finish(struct transport *t, struct pending *p, int state, const char *why)
 {
     pthread_mutex_lock(&t->lock);
     p->state = state;
@@ -64,7 +64,7 @@ int transport__wait_request(struct transport *t, struct pending *p, int timeout_
     return state;
 }
 
-static const char *failure_text(const MQTTAsync_failureData5 *resp)
+const char *transport__failure_text(const MQTTAsync_failureData5 *resp)
 {
     if (resp && resp->message)
         return resp->message;
@@ -77,39 +77,15 @@ void transport__req_ok(void *ctx, MQTTAsync_successData5 *resp)
 {
     struct transport *t = ctx;
     if (resp && resp->reasonCode >= MQTTREASONCODE_UNSPECIFIED_ERROR)
-        finish(t, &t->req, -1, MQTTReasonCode_toString(resp->reasonCode));
+        transport__finish(t, &t->req, -1, MQTTReasonCode_toString(resp->reasonCode));
     else
-        finish(t, &t->req, 1, NULL);
+        transport__finish(t, &t->req, 1, NULL);
 }
 
 void transport__req_fail(void *ctx, MQTTAsync_failureData5 *resp)
 {
     struct transport *t = ctx;
-    finish(t, &t->req, -1, failure_text(resp));
-}
-
-/* The connect succeeded; on_connected, which Paho calls next, finishes t->conn once the
- * connection is usable. */
-static void on_conn_ok(void *ctx, MQTTAsync_successData5 *resp)
-{
-    (void)ctx;
-    (void)resp;
-}
-
-/* A failed connect: the broker's refusal in words when it answered, else Paho's text (the
- * first connect adds the TLS or network cause). */
-static void on_conn_fail(void *ctx, MQTTAsync_failureData5 *resp)
-{
-    struct transport *t = ctx;
-    char why[160];
-    /* Paho 1.3.12 hands a refusing CONNACK's reason code in code, not in reasonCode */
-    int reason = resp ? (resp->reasonCode ? (int)resp->reasonCode : resp->code) : 0;
-    if (reason >= MQTTREASONCODE_UNSPECIFIED_ERROR && reason <= 0xA2)
-        snprintf(why, sizeof why, "refused by the broker: %s",
-                 MQTTReasonCode_toString((enum MQTTReasonCodes)reason));
-    else
-        snprintf(why, sizeof why, "%s", failure_text(resp));
-    finish(t, &t->conn, -1, why);
+    transport__finish(t, &t->req, -1, transport__failure_text(resp));
 }
 
 /* Gives the client id up for good: another process holds it. */
@@ -168,12 +144,10 @@ static void on_delivered(void *ctx, MQTTAsync_token token)
     pthread_mutex_unlock(&t->lock);
 }
 
-void transport__publish_fail(void *ctx, MQTTAsync_failureData5 *resp)
+void transport__record_refused(struct transport *t, int token)
 {
-    struct transport *t = ctx;
     pthread_mutex_lock(&t->lock);
-    if (resp)
-        t->failed[t->nfailed++ % FAILED_RING] = (struct transport_ticket){resp->token, t->epoch};
+    t->failed[t->nfailed++ % FAILED_RING] = (struct transport_ticket){token, t->epoch};
     transport__bump_locked(t);
     pthread_mutex_unlock(&t->lock);
 }
@@ -390,16 +364,18 @@ static void *reconnector_main(void *arg)
 
 static void resolve_peers(struct transport *t)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    char service[16];
-    snprintf(service, sizeof service, "%d", t->port);
-    if (getaddrinfo(t->o.host, service, &hints, &res) != 0)
-        return;
-    for (struct addrinfo *ai = res; ai && t->npeers < MAX_PEERS; ai = ai->ai_next) {
-        if (ai->ai_addrlen <= sizeof t->peers[0])
-            memcpy(&t->peers[t->npeers++], ai->ai_addr, ai->ai_addrlen);
+    for (int i = 0; i < t->nservers; i++) {
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+        char service[16];
+        snprintf(service, sizeof service, "%d", t->servers[i].port);
+        if (getaddrinfo(t->servers[i].host, service, &hints, &res) != 0)
+            continue;
+        for (struct addrinfo *ai = res; ai && t->npeers < MAX_PEERS; ai = ai->ai_next) {
+            if (ai->ai_addrlen <= sizeof t->peers[0])
+                memcpy(&t->peers[t->npeers++], ai->ai_addr, ai->ai_addrlen);
+        }
+        freeaddrinfo(res);
     }
-    freeaddrinfo(res);
 }
 
 static enum es_err init_names(struct transport *t, const struct transport_opts *o)
@@ -408,15 +384,15 @@ static enum es_err init_names(struct transport *t, const struct transport_opts *
     if (!o->role)
         t->o.role = "client";
     if (!o->host || !o->host[0] || !o->client_id || o->port < 0 || o->port > 65535 ||
+        (o->mqtt_version != 0 && o->mqtt_version != 3 && o->mqtt_version != 5) ||
         topic_status(t->status_topic, sizeof t->status_topic, o->client_id) != ES_OK) {
         log_msg(LOG_ERROR, "MQTT-OPTS", "invalid broker options (host %s, port %d, client id %s)",
                 o->host ? o->host : "(none)", o->port, o->client_id ? o->client_id : "(none)");
         return ES_EINVAL;
     }
-    t->port = o->port ? o->port : (o->tls ? 8883 : 1883);
-    bool v6 = strchr(o->host, ':') != NULL;
-    snprintf(t->uri, sizeof t->uri, "%s://%s%s%s:%d", o->tls ? "ssl" : "tcp", v6 ? "[" : "",
-             o->host, v6 ? "]" : "", t->port);
+    if (transport__servers(t) != ES_OK)
+        return ES_EINVAL;
+    t->v5 = o->mqtt_version != 3;
     resolve_peers(t);
     snprintf(t->self.client, sizeof t->self.client, "%s", o->client_id);
     snprintf(t->self.role, sizeof t->self.role, "%s", t->o.role);
@@ -437,9 +413,9 @@ static enum es_err init_names(struct transport *t, const struct transport_opts *
 static enum es_err create_client(struct transport *t)
 {
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
-    co.MQTTVersion = MQTTVERSION_5;
+    co.MQTTVersion = t->v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
     co.maxBufferedMessages = MAX_BUFFERED; /* applies while connected too */
-    int rc = MQTTAsync_createWithOptions(&t->client, t->uri, t->o.client_id,
+    int rc = MQTTAsync_createWithOptions(&t->client, t->uris[0], t->o.client_id,
                                          MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
     if (rc != MQTTASYNC_SUCCESS) {
         log_msg(LOG_ERROR, "MQTT-CREATE", "cannot create MQTT client for %s: %s", t->uri,
@@ -453,57 +429,48 @@ static enum es_err create_client(struct transport *t)
     return ES_OK;
 }
 
-/* The connect options, kept for every reconnect. */
-static void init_connect_options(struct transport *t)
-{
-    const struct transport_opts *o = &t->o;
-    t->will = (MQTTAsync_willOptions)MQTTAsync_willOptions_initializer;
-    t->will.topicName = t->status_topic;
-    t->will.message = t->offline;
-    t->will.retained = 1;
-    t->will.qos = 1;
-    t->ssl = (MQTTAsync_SSLOptions)MQTTAsync_SSLOptions_initializer;
-    t->ssl.trustStore = o->cafile;
-    t->ssl.keyStore = o->certfile;
-    t->ssl.privateKey = o->keyfile;
-    t->ssl.verify = o->tls_no_hostname || o->tls_no_verify ? 0 : 1;
-    t->ssl.enableServerCertAuth = o->tls_no_verify ? 0 : 1;
-    t->ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
-    t->ssl.ssl_error_cb = transport__tls_error;
-    t->ssl.ssl_error_context = t;
-    MQTTAsync_connectOptions cn = MQTTAsync_connectOptions_initializer5;
-    cn.keepAliveInterval = o->keepalive_s > 0 ? o->keepalive_s : 20;
-    cn.cleanstart = o->session_expiry_s > 0 ? 0 : 1;
-    if (o->session_expiry_s > 0) {
-        MQTTProperty expiry = {.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL};
-        expiry.value.integer4 = (unsigned)o->session_expiry_s;
-        MQTTProperties_add(&t->connect_props, &expiry);
-        cn.connectProperties = &t->connect_props;
-    }
-    cn.will = &t->will;
-    cn.username = o->username;
-    cn.password = t->password ? t->password : o->password;
-    cn.connectTimeout = o->connect_timeout_s > 0 ? o->connect_timeout_s : 5;
-    cn.ssl = o->tls ? &t->ssl : NULL;
-    cn.automaticReconnect = 0; /* reconnector_main does it, with a faster first retry */
-    cn.onSuccess5 = on_conn_ok;
-    cn.onFailure5 = on_conn_fail;
-    cn.context = t;
-    t->cn = cn;
-}
-
 /* The first connection: waits for it and explains a failure in one line. */
-static enum es_err first_connect(struct transport *t)
+/* One connect attempt and its outcome; why gets the reason of a failure. */
+static bool try_connect(struct transport *t, char *why, size_t n)
 {
     t->conn.state = 0;
+    why[0] = '\0';
     int rc = MQTTAsync_connect(t->client, &t->cn);
-    char why[160] = "";
-    if (rc != MQTTASYNC_SUCCESS)
-        snprintf(why, sizeof why, "%s", MQTTAsync_strerror(rc));
-    else if (transport__wait_request(t, &t->conn, t->cn.connectTimeout * 1000 + 2000, why,
-                                     sizeof why) == 1)
+    if (rc != MQTTASYNC_SUCCESS) {
+        snprintf(why, n, "%s", MQTTAsync_strerror(rc));
+        return false;
+    }
+    return transport__wait_request(t, &t->conn, t->cn.connectTimeout * 1000 + 2000, why, n) == 1;
+}
+
+/* Whether a failed MQTT 5 connect may mean a broker that speaks only 3.1.1: it answered, but
+ * not with a refusal of the client (credentials, rights), nor failed below MQTT. */
+static bool maybe_older_broker(const char *why)
+{
+    if (strncmp(why, "refused by the broker", 21) == 0)
+        return strstr(why, "rotocol") != NULL; /* Unsupported Protocol Version */
+    return strncmp(why, "TLS:", 4) != 0 && strstr(why, "refused") == NULL &&
+           strstr(why, "unreachable") == NULL && strstr(why, "No route") == NULL;
+}
+
+/* The first connection: waits for it and explains a failure in one line. Without a version
+ * given, a broker that refuses MQTT 5 is tried again with 3.1.1. */
+static enum es_err first_connect(struct transport *t)
+{
+    char why[160];
+    if (try_connect(t, why, sizeof why))
         return ES_OK;
     transport__explain_failure(t, why, sizeof why);
+    if (t->o.mqtt_version == 0 && t->v5 && maybe_older_broker(why)) {
+        log_msg(LOG_INFO, "MQTT-VERSION", "broker %s refused MQTT 5 (%s): trying MQTT 3.1.1",
+                t->uri, why[0] ? why : "timed out");
+        MQTTAsync_destroy(&t->client);
+        t->v5 = false;
+        transport__connect_options(t);
+        if (create_client(t) == ES_OK && try_connect(t, why, sizeof why))
+            return ES_OK;
+        transport__explain_failure(t, why, sizeof why);
+    }
     log_msg(LOG_ERROR, "MQTT-CONNECT", "cannot connect to broker %s: %s", t->uri,
             why[0] ? why : "timed out");
     return ES_ECONNECT;
@@ -533,7 +500,7 @@ enum es_err transport_connect(const struct transport_opts *opts, struct transpor
     if (err == ES_OK)
         err = create_client(t);
     if (err == ES_OK) {
-        init_connect_options(t);
+        transport__connect_options(t);
         err = first_connect(t);
     }
     if (err == ES_OK) {
@@ -558,11 +525,8 @@ static void disconnect(struct transport *t)
         transport_publish(t, t->status_topic, t->offline, strlen(t->offline), 1, true);
         transport_flush(t, 2000);
     }
-    MQTTAsync_disconnectOptions dc = MQTTAsync_disconnectOptions_initializer5;
-    dc.timeout = 2000;
-    dc.onSuccess5 = transport__req_ok;
-    dc.onFailure5 = transport__req_fail;
-    dc.context = t;
+    MQTTAsync_disconnectOptions dc;
+    transport__disconnect_options(t, &dc);
     pthread_mutex_lock(&t->req_lock);
     pthread_mutex_lock(&t->lock);
     t->req.state = 0;

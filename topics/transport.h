@@ -42,8 +42,9 @@ enum transport_event {
 typedef void (*transport_event_fn)(void *arg, enum transport_event ev);
 
 struct transport_opts {
-    const char *host;      /* broker host name or address; required */
-    int port;              /* broker port; 1883 (8883 with tls) when 0 */
+    const char *host; /* broker, or brokers tried in turn: "H[:P][,H2[:P2]...]"; required */
+    int port;         /* port of a broker given without one; 1883 (8883 with tls) when 0 */
+    int mqtt_version; /* 5, 3 (3.1.1), or 0: 5, falling back to 3.1.1 if the broker refuses 5 */
     const char *client_id; /* [A-Za-z0-9_-]{1,64}; required */
     const char *role;      /* "edge", "worker", "test"...: [a-z]{1,15}, in the status message */
     int keepalive_s;       /* 0 means 20 */

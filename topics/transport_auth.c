@@ -131,10 +131,11 @@ static void probe_tls(const struct transport *t, char *why, size_t n)
         goto cleanup;
     }
     SSL_CTX_set_verify(ctx, o->tls_no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
-    fd = tcp_connect(o->host, t->port);
+    fd = tcp_connect(t->servers[0].host, t->port);
     ssl = fd >= 0 ? SSL_new(ctx) : NULL;
-    if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set_tlsext_host_name(ssl, o->host) ||
-        (!o->tls_no_verify && !o->tls_no_hostname && !SSL_set1_host(ssl, o->host)))
+    const char *host = t->servers[0].host;
+    if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set_tlsext_host_name(ssl, host) ||
+        (!o->tls_no_verify && !o->tls_no_hostname && !SSL_set1_host(ssl, host)))
         goto cleanup;
     /* TLS 1.3 reports a refused client certificate after the handshake: wait briefly for the
      * broker's alert (an accepted client gets nothing: the broker waits for its CONNECT) */
@@ -164,7 +165,7 @@ void transport__explain_failure(struct transport *t, char *why, size_t n)
     if (strncmp(why, "refused by the broker", 21) == 0)
         return;
     char tcp[160] = "";
-    probe_tcp(t->o.host, t->port, tcp, sizeof tcp);
+    probe_tcp(t->servers[0].host, t->port, tcp, sizeof tcp);
     if (tcp[0]) {
         snprintf(why, n, "%s", tcp);
         return;

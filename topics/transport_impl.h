@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
+#include "broker_list.h"
 #include "status.h"
 #include "topic.h"
 #include "transport.h"
@@ -42,8 +43,13 @@ struct transport {
     MQTTAsync client;
     pthread_rwlock_t client_lock;
     struct transport_opts o;
-    char uri[320];
-    int port;
+    char uri[BROKER_LIST_MAX * 300]; /* the brokers' URIs, comma-separated, for messages */
+    int port;                        /* the first broker's */
+    struct broker_addr servers[BROKER_LIST_MAX];
+    int nservers;
+    char uris[BROKER_LIST_MAX][300];
+    char *uri_ptrs[BROKER_LIST_MAX];          /* Paho's serverURIs */
+    bool v5;                                  /* speaks MQTT 5 (else 3.1.1) */
     struct sockaddr_storage peers[MAX_PEERS]; /* the broker's addresses, to find Paho's socket */
     int npeers;
     char status_topic[TOPIC_MAX];
@@ -89,8 +95,31 @@ int transport__wait_request(struct transport *t, struct pending *p, int timeout_
 void transport__req_ok(void *ctx, MQTTAsync_successData5 *resp);
 void transport__req_fail(void *ctx, MQTTAsync_failureData5 *resp);
 
-/* Paho callback of a ticketed publish refused by the broker. */
-void transport__publish_fail(void *ctx, MQTTAsync_failureData5 *resp);
+/* Records the token of a ticketed publish the broker refused. */
+void transport__record_refused(struct transport *t, int token);
+
+/* Finishes request p with state (1 succeeded, -1 failed) and the reason why. */
+void transport__finish(struct transport *t, struct pending *p, int state, const char *why);
+
+/* Paho's text for a failure of an MQTT 5 request. */
+const char *transport__failure_text(const MQTTAsync_failureData5 *resp);
+
+/* transport_conn.c */
+
+/* Parses t->o.host (a broker list) into t->servers, t->uris and t->uri. ES_EINVAL (logged). */
+enum es_err transport__servers(struct transport *t);
+
+/* Fills t->cn (and the will and TLS settings) for the version t->v5 says. */
+void transport__connect_options(struct transport *t);
+
+/* Sets the callbacks of a request on t->req (subscribe, unsubscribe) for t's version. */
+void transport__request_callbacks(struct transport *t, MQTTAsync_responseOptions *ro);
+
+/* Sets the refusal callback of a ticketed publish for t's version. */
+void transport__publish_callbacks(struct transport *t, MQTTAsync_responseOptions *ro);
+
+/* Disconnect options for t's version, finishing t->req. */
+void transport__disconnect_options(struct transport *t, MQTTAsync_disconnectOptions *dc);
 
 /* transport_auth.c */
 

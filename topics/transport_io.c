@@ -16,9 +16,7 @@ static MQTTAsync_responseOptions request_options(struct transport *t)
     t->req.why[0] = '\0';
     pthread_mutex_unlock(&t->lock);
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.onSuccess5 = transport__req_ok;
-    ro.onFailure5 = transport__req_fail;
-    ro.context = t;
+    transport__request_callbacks(t, &ro);
     return ro;
 }
 
@@ -139,8 +137,7 @@ enum es_err transport_publish_ticket(struct transport *t, const char *topic, con
                                      size_t len, struct transport_ticket *ticket)
 {
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.onFailure5 = transport__publish_fail;
-    ro.context = t;
+    transport__publish_callbacks(t, &ro);
     uint64_t epoch = transport_epoch(t);
     enum es_err err = send_message(t, topic, payload, len, 1, false, &ro);
     *ticket = (struct transport_ticket){ro.token, epoch};
