@@ -160,11 +160,12 @@ static struct msg *new_msg(const char *topic, const uint8_t *payload, size_t len
 }
 
 enum fairq_push_result fairq_push(struct fairq *q, const char *device, const char *topic,
-                                  const uint8_t *payload, size_t len)
+                                  const uint8_t *payload, size_t len, uint64_t tag)
 {
     struct msg *m = new_msg(topic, payload, len);
     if (!m)
         return FAIRQ_FULL;
+    m->tag = tag;
     pthread_mutex_lock(&q->lock);
     enum fairq_push_result res = FAIRQ_QUEUED;
     struct dq *d = lookup_locked(q, device);

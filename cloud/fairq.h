@@ -20,6 +20,7 @@
 struct msg {
     struct msg *next;
     int64_t queued_us; /* clock_mono_us() when pushed */
+    uint64_t tag;      /* the caller's, as given to fairq_push (the bus's delivery tag) */
     size_t len;
     char device[STATE_DEVICE_MAX + 1]; /* the queue it was in ("" for a topic without one) */
     char topic[96];
@@ -48,11 +49,11 @@ struct fairq *fairq_new(const struct fairq_config *c);
 /* Frees q and every message still in it. Accepts NULL. */
 void fairq_free(struct fairq *q);
 
-/* Copies the message into device's FIFO (device NULL or not a valid id: one shared FIFO for
- * such messages), unless the queue is full or the device is over budget. A topic too long for
+/* Copies the message (and tag) into device's FIFO (device NULL or not a valid id: one shared FIFO
+ * for such messages), unless the queue is full or the device is over budget. A topic too long for
  * struct msg is truncated (the worker then rejects it as malformed). */
 enum fairq_push_result fairq_push(struct fairq *q, const char *device, const char *topic,
-                                  const uint8_t *payload, size_t len);
+                                  const uint8_t *payload, size_t len, uint64_t tag);
 
 /* Waits for a message and returns the next one round robin across devices; the caller frees it
  * with free(). Returns NULL once the queue is closed and empty. */

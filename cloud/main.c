@@ -20,6 +20,9 @@ enum {
     OPT_LOG,
     OPT_DEVICE_FRAMES,
     OPT_DEVICE_SHARE,
+    OPT_AMQP,
+    OPT_PREFETCH,
+    OPT_SLOWDOWN,
 };
 
 static volatile sig_atomic_t g_stop;
@@ -34,8 +37,13 @@ static void usage(FILE *out)
 {
     fputs("usage: cloud-worker [OPTIONS]\n"
           "Serves pipeline/stage/K/<device> through the shared subscription $share/GROUP/...,\n"
-          "runs the remaining stages and publishes results on pipeline/results/<device>.\n"
+          "or on a RabbitMQ cluster (--amqp) the quorum queue pipeline.stage.K, runs the\n"
+          "remaining stages and publishes results on pipeline/results/<device>.\n"
           "options:\n" CLI_BROKER_HELP
+          "  --amqp URL[,URL]  take frames over AMQP from these nodes, tried in turn\n"
+          "                    (amqp://user:pass@host:port/vhost); the MQTT options are unused\n"
+          "  --prefetch N      AMQP: frames per stage queue taken before acknowledging\n"
+          "                    (default 2 per thread)\n"
           "  --group NAME      shared-subscription group (default workers)\n"
           "  --worker-id ID    client id, [A-Za-z0-9_-]{1,64} (default worker-<host>-<pid>)\n"
           "  --stages all|LIST splits to serve: all (default), K, or a list like 1,3-5\n"
@@ -46,6 +54,7 @@ static void usage(FILE *out)
           "                    its frames are dropped (the device runs them itself)\n"
           "  --device-share F  share of the processing time one device may use per second\n"
           "                    (default 0.5; 1: no limit)\n"
+          "  --slowdown F      emulate a machine F times slower (F >= 1, default 1)\n"
           "  --log-level L     error, warn, info (default) or debug\n"
           "  --help            this text\n",
           out);
@@ -95,6 +104,26 @@ static int apply(struct worker_opts *o, int opt, const char *arg)
         if (cli_parse_double(arg, 0.01, 1, &o->device_share) != ES_OK)
             return bad("--device-share must be a number in 0.01..1");
         return 0;
+    case OPT_AMQP: {
+        for (const char *p = arg; *p;) {
+            size_t len = strcspn(p, ",");
+            if (strncmp(p, "amqp://", 7) != 0 || len <= 7)
+                return bad("--amqp takes URLs amqp://user:pass@host:port/vhost, comma-separated "
+                           "(amqps is not supported)");
+            p += len + (p[len] == ',');
+        }
+        o->amqp = arg;
+        return 0;
+    }
+    case OPT_PREFETCH:
+        if (cli_parse_long(arg, 1, 65535, &l) != ES_OK)
+            return bad("--prefetch must be an integer 1..65535");
+        o->prefetch = (unsigned)l;
+        return 0;
+    case OPT_SLOWDOWN:
+        if (cli_parse_double(arg, 1, 1000, &o->slowdown) != ES_OK)
+            return bad("--slowdown must be a number in 1..1000");
+        return 0;
     case OPT_STATS:
         if (cli_parse_double(arg, 0, 86400, &o->stats_s) != ES_OK)
             return bad("--stats-every must be a number of seconds >= 0");
@@ -127,6 +156,9 @@ static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf,
         {"device-frames", required_argument, NULL, OPT_DEVICE_FRAMES},
         {"device-share", required_argument, NULL, OPT_DEVICE_SHARE},
         {"log-level", required_argument, NULL, OPT_LOG},
+        {"amqp", required_argument, NULL, OPT_AMQP},
+        {"prefetch", required_argument, NULL, OPT_PREFETCH},
+        {"slowdown", required_argument, NULL, OPT_SLOWDOWN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -141,6 +173,7 @@ static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf,
     o->stats_s = 10;
     o->device_frames = 64;
     o->device_share = 0.5;
+    o->slowdown = 1;
     char host[32] = "";
     gethostname(host, sizeof host - 1);
     snprintf(idbuf, idlen, "worker-%s-%ld", host, (long)getpid());
@@ -167,6 +200,10 @@ static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf,
         snprintf(why, sizeof why, "unexpected argument '%s'", argv[optind]);
         return bad(why);
     }
+    if (!o->prefetch)
+        o->prefetch = 2 * o->threads;
+    if (o->prefetch > 65535)
+        o->prefetch = 65535;
     return 0;
 }
 

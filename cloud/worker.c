@@ -33,7 +33,7 @@
 
 struct worker {
     const struct worker_opts *o;
-    struct transport *tp;
+    struct bus *bus;
     struct fairq *q;
     atomic_ullong received;  /* messages taken into the queue */
     atomic_ullong processed; /* results published */
@@ -57,16 +57,19 @@ struct thread_ctx {
 
 /* Queues a frame in its device's queue (the device in its topic); a frame over its device's
  * budget is dropped and counted. */
-static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, size_t len)
+static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, size_t len,
+                         uint64_t tag)
 {
     struct worker *w = arg;
     unsigned k;
     char device[TOPIC_ID_MAX + 1] = "";
     topic_parse_stage(topic, &k, device); /* a bad topic: no device, rejected when processed */
-    enum fairq_push_result res = fairq_push(w->q, device, topic, payload, len);
+    enum fairq_push_result res = fairq_push(w->q, device, topic, payload, len, tag);
     if (res == FAIRQ_FULL)
-        return false; /* Paho delivers it again later */
+        return false; /* the bus delivers it again later */
     atomic_fetch_add(&w->received, 1);
+    if (res == FAIRQ_OVER_BUDGET)
+        bus_drop(w->bus, tag);
     if (res == FAIRQ_OVER_BUDGET)
         log_limited(&w->budget_log, LOG_WARN, "WORKER-OVER-BUDGET",
                     "device %s is over its budget (%zu frames queued or %.0f%% of the worker's "
@@ -80,6 +83,7 @@ static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, s
  * such messages it sends. */
 static void reject(struct worker *w, const struct msg *m, bool forged, const char *why)
 {
+    bus_drop(w->bus, m->tag);
     if (forged) {
         atomic_fetch_add(&w->forged, 1);
         log_limited(&w->forged_log, LOG_WARN, "WORKER-FORGED", "dropped message on %s: %s",
@@ -105,7 +109,7 @@ static struct state *state_for(struct thread_ctx *c, const struct app *app)
 }
 
 static enum es_err publish_result(struct worker *w, struct state *st, struct stage_io *io,
-                                  unsigned k)
+                                  unsigned k, uint64_t tag)
 {
     char topic[TOPIC_MAX];
     struct result_meta m = {
@@ -123,11 +127,11 @@ static enum es_err publish_result(struct worker *w, struct state *st, struct sta
     json_decref(obj);
     enum es_err err = text ? topic_results(topic, sizeof topic, st->device) : ES_ENOMEM;
     if (err == ES_OK)
-        err = transport_publish(w->tp, topic, text, strlen(text), w->o->qos, false);
+        err = bus_reply(w->bus, tag, topic, text, strlen(text));
     free(text);
     /* The picture is best effort (QoS 0); the result is what the edge waits for. */
     if (err == ES_OK && io->jpeg && topic_frames(topic, sizeof topic, st->device) == ES_OK)
-        transport_publish(w->tp, topic, io->jpeg, io->jpeg_len, 0, false);
+        bus_publish(w->bus, topic, io->jpeg, io->jpeg_len);
     return err;
 }
 
@@ -180,17 +184,21 @@ static void process(struct thread_ctx *c, const struct msg *m)
         return;
     }
     struct stage_io io = {.st = st};
-    int64_t cpu0 = clock_thread_cpu_us();
+    int64_t cpu0 = clock_thread_cpu_us(), t0 = clock_mono_us();
     enum es_err err = app_run(&io, k, st->app->nstages, NULL, NULL);
     fairq_charge(w->q, m->device, clock_thread_cpu_us() - cpu0, clock_mono_us());
+    if (w->o->slowdown > 1) /* an emulated slower machine: the stages took slowdown times as long */
+        clock_sleep_us((int64_t)((w->o->slowdown - 1) * (double)(clock_mono_us() - t0)));
     if (err == ES_OK) {
         /* Not published (the broker is away): the edge runs the frame itself after its
-         * deadline, so the frame is counted, not retried here. */
-        if (publish_result(w, st, &io, k) == ES_OK)
+         * deadline (or, over AMQP, the broker hands it to a worker again), so the frame is
+         * counted, not retried here. */
+        if (publish_result(w, st, &io, k, m->tag) == ES_OK)
             atomic_fetch_add(&w->processed, 1);
         else
             atomic_fetch_add(&w->unpublished, 1);
     } else {
+        bus_drop(w->bus, m->tag);
         atomic_fetch_add(&w->failed, 1);
         log_msg(LOG_ERROR, "WORKER-STAGE", "frame %s/%llu failed at split %u: %s", st->device,
                 (unsigned long long)st->seq, k, es_strerror(err));
@@ -212,42 +220,19 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-static enum es_err subscribe_filters(struct worker *w)
-{
-    char filter[TOPIC_MAX];
-    if ((w->o->stages & ALL_STAGES) == ALL_STAGES) {
-        enum es_err err = topic_stage_shared_all(filter, sizeof filter, w->o->group);
-        return err == ES_OK ? transport_subscribe(w->tp, filter, w->o->qos) : err;
-    }
-    for (unsigned k = 1; k < STATE_MAX_STAGES; k++) {
-        if (!(w->o->stages & (1u << k)))
-            continue;
-        enum es_err err = topic_stage_shared(filter, sizeof filter, w->o->group, k);
-        if (err == ES_OK)
-            err = transport_subscribe(w->tp, filter, w->o->qos);
-        if (err != ES_OK)
-            return err;
-    }
-    return ES_OK;
-}
-
-/* Joins the share group, then tells the edges (retained status) which stages it serves. */
+/* Takes the frames of the stages served, and tells the edges. */
 static enum es_err join(struct worker *w)
 {
-    enum es_err err = subscribe_filters(w);
-    if (err == ES_OK)
-        err = transport_set_stages(w->tp, w->o->stages & ALL_STAGES);
+    enum es_err err = bus_serve(w->bus, w->o->stages & ALL_STAGES);
     w->serving = err == ES_OK;
     return err;
 }
 
-/* Tells the edges it serves nothing, then leaves the share group: no edge counts on it while
- * the broker still sends it frames. Frames already sent still arrive and are processed. */
+/* Tells the edges it serves nothing and stops taking frames; frames already handed over still
+ * arrive and are processed. */
 static void leave(struct worker *w)
 {
-    transport_set_stages(w->tp, 0);
-    if (transport_connected(w->tp))
-        transport_unsubscribe_all(w->tp);
+    bus_unserve(w->bus);
     w->serving = false;
 }
 
@@ -297,8 +282,8 @@ static void keep_up(struct worker *w)
     }
     if (reason)
         w->rejoin_us = now + REJOIN_US;
-    if (!w->serving && now >= w->rejoin_us && fairq_depth(w->q) == 0 &&
-        transport_connected(w->tp) && join(w) == ES_OK)
+    if (!w->serving && now >= w->rejoin_us && fairq_depth(w->q) == 0 && bus_connected(w->bus) &&
+        join(w) == ES_OK)
         log_msg(LOG_INFO, "WORKER-CAUGHT-UP",
                 "kept up for %.1f s after %.1f s behind (%llu frames processed meanwhile): serving "
                 "again",
@@ -314,10 +299,11 @@ static enum es_err serve(struct worker *w, const volatile sig_atomic_t *stop)
     unsigned long long last = 0;
     w->last_tick_us = clock_mono_us();
     while (!*stop) {
-        if (transport_taken_over(w->tp))
+        if (bus_taken_over(w->bus))
             return ES_ESTOPPED;
         clock_sleep_us(SERVE_TICK_US);
-        keep_up(w);
+        if (!bus_paced(w->bus))
+            keep_up(w); /* over AMQP the broker paces each worker by its acknowledgements */
         if (w->o->stats_s <= 0 || clock_mono_us() < next)
             continue;
         next += (int64_t)(w->o->stats_s * 1e6);
@@ -377,18 +363,21 @@ enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic
         if (pthread_create(&tids[started], NULL, thread_main, &ctx[started]) != 0)
             goto cleanup;
     }
-    struct transport_opts bo = opts->broker;
-    bo.client_id = opts->worker_id;
-    bo.role = "worker";
-    bo.on_msg = on_stage_msg;
-    bo.arg = &w;
-    err = transport_connect(&bo, &w.tp);
+    struct bus_opts bo = {.mqtt = opts->broker,
+                          .amqp = opts->amqp,
+                          .client_id = opts->worker_id,
+                          .group = opts->group,
+                          .qos = opts->qos,
+                          .prefetch = opts->prefetch,
+                          .on_frame = on_stage_msg,
+                          .arg = &w};
+    err = bus_connect(&bo, &w.bus);
     if (err == ES_OK)
         err = join(&w);
     if (err != ES_OK)
         goto cleanup;
     log_msg(LOG_INFO, "WORKER-READY", "worker %s serving on %s with %u threads", opts->worker_id,
-            transport_uri(w.tp), opts->threads);
+            bus_uri(w.bus), opts->threads);
     err = serve(&w, stop);
     if (err == ES_OK)
         drain(&w);
@@ -399,7 +388,7 @@ cleanup:
         pthread_join(tids[i], NULL);
     if (err == ES_OK)
         log_stats(&w);
-    transport_close(w.tp);
+    bus_close(w.bus);
     fairq_free(w.q);
     free(ctx);
     free(tids);

@@ -1,5 +1,6 @@
-/* The cloud worker: takes frame states from the stage topics it serves (shared subscriptions),
- * runs the remaining stages on a pool of threads and publishes the results. */
+/* The cloud worker: takes frame states of the stages it serves (MQTT shared subscriptions, or
+ * AMQP quorum queues on a RabbitMQ cluster: topics/bus.h), runs the remaining stages on a pool
+ * of threads and publishes the results. */
 #ifndef ES_WORKER_H
 #define ES_WORKER_H
 
@@ -7,18 +8,21 @@
 #include <stdint.h>
 
 #include "es_err.h"
-#include "transport.h"
+#include "bus.h"
 
 struct worker_opts {
-    struct transport_opts broker;
-    const char *group;     /* shared-subscription group, default "workers" */
-    const char *worker_id; /* client id and "worker" in results */
-    uint32_t stages;       /* bit k set: serve pipeline/stage/k; all bits 1..15: every stage */
-    unsigned threads;      /* processing threads, >= 1 */
-    int qos;               /* subscription and result QoS */
-    double stats_s;        /* seconds between stats log lines; 0: none */
-    size_t device_frames;  /* frames queued per device at most (budget) */
-    double device_share;   /* share of the worker's processing time one device may use */
+    struct transport_opts broker; /* MQTT, when amqp is NULL */
+    const char *amqp;             /* AMQP URLs "amqp://...[,amqp://...]", or NULL for MQTT */
+    unsigned prefetch;            /* AMQP: unacknowledged frames per stage queue */
+    double slowdown;              /* >= 1: stages take this many times as long (emulated) */
+    const char *group;            /* shared-subscription group, default "workers" */
+    const char *worker_id;        /* client id and "worker" in results */
+    uint32_t stages;      /* bit k set: serve pipeline/stage/k; all bits 1..15: every stage */
+    unsigned threads;     /* processing threads, >= 1 */
+    int qos;              /* subscription and result QoS */
+    double stats_s;       /* seconds between stats log lines; 0: none */
+    size_t device_frames; /* frames queued per device at most (budget) */
+    double device_share;  /* share of the worker's processing time one device may use */
 };
 
 /* Serves until *stop becomes nonzero, then finishes the messages already queued. Returns

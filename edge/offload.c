@@ -77,7 +77,7 @@ void agent__note_link(struct agent *a, bool up)
 static bool can_offload(struct agent *a, unsigned k)
 {
     bool up = transport_connected(a->tp) && !transport_taken_over(a->tp);
-    bool served = up && roster_serving(a->roster, k) > 0;
+    bool served = up && roster_serving(a->roster, k, clock_mono_us()) > 0;
     agent__note_link(a, up);
     if (up && !served)
         agent__episode_start(&a->no_worker, "EDGE-NO-WORKER",
@@ -225,7 +225,8 @@ static void on_status(struct agent *a, const uint8_t *payload, size_t len)
     struct status_info s;
     if (status_parse((const char *)payload, len, &s) != ES_OK)
         return;
-    if (roster_update(a->roster, &s) && roster_serving(a->roster, a->split) == 0)
+    if (roster_update(a->roster, &s, clock_mono_us()) &&
+        roster_serving(a->roster, a->split, clock_mono_us()) == 0)
         delivery_fail_all(a->dl); /* nobody will answer the frames in flight */
 }
 

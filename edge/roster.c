@@ -9,6 +9,7 @@
 struct member {
     char client[STATE_DEVICE_MAX + 1];
     uint32_t stages;
+    int64_t expires_us; /* a repeated status: counts until then; 0: until offline */
 };
 
 struct roster {
@@ -33,6 +34,17 @@ void roster_free(struct roster *r)
     free(r);
 }
 
+/* Forgets the workers whose repeated status was not repeated in time. */
+static void expire_locked(struct roster *r, int64_t now_us)
+{
+    for (unsigned i = 0; i < r->n;) {
+        if (r->m[i].expires_us && now_us >= r->m[i].expires_us)
+            r->m[i] = r->m[--r->n];
+        else
+            i++;
+    }
+}
+
 static uint32_t served_locked(const struct roster *r)
 {
     uint32_t all = 0;
@@ -41,11 +53,12 @@ static uint32_t served_locked(const struct roster *r)
     return all;
 }
 
-bool roster_update(struct roster *r, const struct status_info *s)
+bool roster_update(struct roster *r, const struct status_info *s, int64_t now_us)
 {
     if (strcmp(s->role, "worker") != 0)
         return false;
     pthread_mutex_lock(&r->lock);
+    expire_locked(r, now_us);
     uint32_t before = served_locked(r);
     unsigned i = 0;
     while (i < r->n && strcmp(r->m[i].client, s->client) != 0)
@@ -57,6 +70,7 @@ bool roster_update(struct roster *r, const struct status_info *s)
         if (i == r->n)
             strcpy(r->m[r->n++].client, s->client);
         r->m[i].stages = s->stages;
+        r->m[i].expires_us = s->every_ms > 0 ? now_us + 3 * (int64_t)s->every_ms * 1000 : 0;
     }
     bool changed = served_locked(r) != before;
     pthread_mutex_unlock(&r->lock);
@@ -70,9 +84,10 @@ void roster_clear(struct roster *r)
     pthread_mutex_unlock(&r->lock);
 }
 
-unsigned roster_serving(struct roster *r, unsigned k)
+unsigned roster_serving(struct roster *r, unsigned k, int64_t now_us)
 {
     pthread_mutex_lock(&r->lock);
+    expire_locked(r, now_us);
     unsigned n = 0;
     for (unsigned i = 0; i < r->n; i++)
         n += k < 32 && (r->m[i].stages & (1u << k)) != 0;
@@ -80,9 +95,10 @@ unsigned roster_serving(struct roster *r, unsigned k)
     return n;
 }
 
-unsigned roster_online(struct roster *r)
+unsigned roster_online(struct roster *r, int64_t now_us)
 {
     pthread_mutex_lock(&r->lock);
+    expire_locked(r, now_us);
     unsigned n = r->n;
     pthread_mutex_unlock(&r->lock);
     return n;

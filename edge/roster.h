@@ -1,11 +1,14 @@
-/* The workers online and the stages each serves, from the retained status messages on
- * pipeline/status/+ (topics/status.h). The edge asks it whether anyone will take a frame of
+/* The workers online and the stages each serves, from the status messages on pipeline/status/+
+ * (topics/status.h): retained ones count until the worker's offline status (or its will), and
+ * repeated ones ("every_ms") until three periods pass without a new one. Times are
+ * clock_mono_us(). The edge asks it whether anyone will take a frame of
  * stage K before publishing one, and runs the frame itself at once when nobody will.
  * Thread-safe: updates come on the transport's thread, questions from the capture thread. */
 #ifndef ES_ROSTER_H
 #define ES_ROSTER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "status.h"
 
@@ -18,16 +21,16 @@ void roster_free(struct roster *r);
 /* Applies one status message: a worker online with its stages, or offline; other roles are
  * ignored. Returns true when the message changed which stages are served. A roster holds at
  * most 1024 workers; further ones are ignored (returns false). */
-bool roster_update(struct roster *r, const struct status_info *s);
+bool roster_update(struct roster *r, const struct status_info *s, int64_t now_us);
 
 /* Forgets every worker (the connection was lost: the retained messages come again after the
  * reconnect, and a restarted broker has none). */
 void roster_clear(struct roster *r);
 
 /* Online workers that serve stage k now. */
-unsigned roster_serving(struct roster *r, unsigned k);
+unsigned roster_serving(struct roster *r, unsigned k, int64_t now_us);
 
 /* Online workers now. */
-unsigned roster_online(struct roster *r);
+unsigned roster_online(struct roster *r, int64_t now_us);
 
 #endif

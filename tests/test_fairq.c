@@ -20,7 +20,7 @@ static struct fairq *make(size_t max_msgs, size_t max_bytes, size_t device_max, 
 
 static enum fairq_push_result push(struct fairq *q, const char *device, const char *payload)
 {
-    return fairq_push(q, device, "t", (const uint8_t *)payload, strlen(payload));
+    return fairq_push(q, device, "t", (const uint8_t *)payload, strlen(payload), 0);
 }
 
 static void *consume(void *arg)
@@ -41,9 +41,9 @@ static void test_bounds(void)
     CHECK(fairq_new(&bad) == NULL);
     struct fairq *q = make(3, 100, 10, 0);
     CHECK_EQ_INT(push(q, "a", "xyz"), FAIRQ_QUEUED);
-    CHECK_EQ_INT(fairq_push(q, "a", "t", (const uint8_t *)"", 0), FAIRQ_QUEUED);
+    CHECK_EQ_INT(fairq_push(q, "a", "t", (const uint8_t *)"", 0, 0), FAIRQ_QUEUED);
     uint8_t big[98] = {0};
-    CHECK_EQ_INT(fairq_push(q, "b", "t", big, sizeof big), FAIRQ_FULL); /* byte limit */
+    CHECK_EQ_INT(fairq_push(q, "b", "t", big, sizeof big, 0), FAIRQ_FULL); /* byte limit */
     CHECK_EQ_INT(push(q, "b", "0123456789"), FAIRQ_QUEUED);
     CHECK_EQ_INT(push(q, "c", "x"), FAIRQ_FULL); /* message limit */
     CHECK_EQ_INT(fairq_depth(q), 3);
@@ -71,11 +71,13 @@ static void test_round_robin(void)
         CHECK_EQ_INT(push(q, "flood", "f"), FAIRQ_QUEUED);
     CHECK_EQ_INT(push(q, "quiet", "q1"), FAIRQ_QUEUED);
     CHECK_EQ_INT(push(q, "quiet", "q2"), FAIRQ_QUEUED);
-    CHECK_EQ_INT(fairq_push(q, NULL, "junk", (const uint8_t *)"j", 1), FAIRQ_QUEUED);
+    CHECK_EQ_INT(fairq_push(q, NULL, "junk", (const uint8_t *)"j", 1, 7), FAIRQ_QUEUED);
     const char *order[6];
     for (int i = 0; i < 6; i++) {
         struct msg *m = fairq_pop(q);
         order[i] = m ? (m->device[0] ? (m->device[0] == 'f' ? "f" : "q") : "-") : "?";
+        if (m && !m->device[0])
+            CHECK_EQ_INT(m->tag, 7); /* the bus's tag comes out with the message */
         free(m);
     }
     /* flood, quiet, (no device), flood, quiet, flood */

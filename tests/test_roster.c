@@ -13,30 +13,59 @@ static struct status_info status(const char *client, const char *role, bool onli
     return s;
 }
 
+/* A repeated status (an AMQP worker's) counts for three of its periods after the last one. */
+static void check_repeated(void)
+{
+    struct roster *r = roster_new();
+    struct status_info s = status("w-a", "worker", true, 1u << 3);
+    s.every_ms = 1000;
+    int64_t t = 5000000;
+    CHECK(roster_update(r, &s, t));
+    CHECK_EQ_INT(roster_serving(r, 3, t + 2999999), 1);
+    CHECK(!roster_update(r, &s, t + 2500000)); /* repeated in time: counts 3 s from now */
+    CHECK_EQ_INT(roster_serving(r, 3, t + 5499999), 1);
+    CHECK_EQ_INT(roster_serving(r, 3, t + 5500000), 0);
+    CHECK_EQ_INT(roster_online(r, t + 5500000), 0);
+    /* A retained status beside it never expires. */
+    struct status_info kept = status("w-m", "worker", true, 1u << 2);
+    CHECK(roster_update(r, &kept, t));
+    CHECK(roster_update(r, &s, t)); /* w-a back: stage 3 served again */
+    CHECK_EQ_INT(roster_online(r, t + 100000000), 1);
+    CHECK_EQ_INT(roster_serving(r, 2, t + 100000000), 1);
+    /* Its clean stop is an offline status. */
+    CHECK(roster_update(r, &s, t + 100000000)); /* expired meanwhile, so news again */
+    CHECK_EQ_INT(roster_serving(r, 3, t + 100000000), 1);
+    s.online = false;
+    CHECK(roster_update(r, &s, t + 100000001));
+    CHECK_EQ_INT(roster_serving(r, 3, t + 100000001), 0);
+    roster_free(r);
+}
+
 int main(void)
 {
     struct roster *r = roster_new();
     CHECK(r != NULL);
     struct status_info s = status("w-1", "worker", true, 1u << 3);
-    CHECK(roster_update(r, &s));
-    CHECK_EQ_INT(roster_serving(r, 3), 1);
-    CHECK_EQ_INT(roster_serving(r, 2), 0);
+    CHECK(roster_update(r, &s, 0));
+    CHECK_EQ_INT(roster_serving(r, 3, 0), 1);
+    CHECK_EQ_INT(roster_serving(r, 2, 0), 0);
     s = status("cam-01", "edge", true, 0);
-    CHECK(!roster_update(r, &s)); /* edges are not workers */
-    CHECK_EQ_INT(roster_online(r), 1);
+    CHECK(!roster_update(r, &s, 0)); /* edges are not workers */
+    CHECK_EQ_INT(roster_online(r, 0), 1);
     s = status("w-2", "worker", true, (1u << 3) | (1u << 2));
-    CHECK(roster_update(r, &s));
-    CHECK_EQ_INT(roster_serving(r, 3), 2);
+    CHECK(roster_update(r, &s, 0));
+    CHECK_EQ_INT(roster_serving(r, 3, 0), 2);
     s = status("w-1", "worker", true, 0); /* left its share group */
-    CHECK(!roster_update(r, &s));         /* stage 3 is still served by w-2 */
-    CHECK_EQ_INT(roster_serving(r, 3), 1);
+    CHECK(!roster_update(r, &s, 0));      /* stage 3 is still served by w-2 */
+    CHECK_EQ_INT(roster_serving(r, 3, 0), 1);
     s = status("w-2", "worker", false, 0); /* its last will */
-    CHECK(roster_update(r, &s));
-    CHECK_EQ_INT(roster_serving(r, 3), 0);
-    CHECK_EQ_INT(roster_online(r), 1);
+    CHECK(roster_update(r, &s, 0));
+    CHECK_EQ_INT(roster_serving(r, 3, 0), 0);
+    CHECK_EQ_INT(roster_online(r, 0), 1);
     roster_clear(r);
-    CHECK_EQ_INT(roster_online(r), 0);
+    CHECK_EQ_INT(roster_online(r, 0), 0);
     roster_free(r);
     roster_free(NULL);
+    check_repeated();
     return check_exit();
 }

@@ -83,6 +83,12 @@ static void check_parse(void)
         "\"stages\":[16]}",
         "{\"state\":\"online\",\"state\":\"online\",\"client\":\"c\",\"role\":\"edge\","
         "\"session\":\"a\",\"since_us\":1}",
+        "{\"state\":\"online\",\"client\":\"c\",\"role\":\"worker\",\"session\":\"a\","
+        "\"since_us\":1,\"every_ms\":0}",
+        "{\"state\":\"online\",\"client\":\"c\",\"role\":\"worker\",\"session\":\"a\","
+        "\"since_us\":1,\"every_ms\":60001}",
+        "{\"state\":\"online\",\"client\":\"c\",\"role\":\"worker\",\"session\":\"a\","
+        "\"since_us\":1,\"every_ms\":\"1000\"}",
     };
     for (size_t i = 0; i < sizeof rejects / sizeof rejects[0]; i++)
         CHECK_EQ_INT(status_parse(rejects[i], strlen(rejects[i]), &back), ES_EFORMAT);
@@ -90,6 +96,35 @@ static void check_parse(void)
     memset(big, ' ', sizeof big);
     CHECK_EQ_INT(status_parse(big, sizeof big, &back), ES_ELIMIT);
     CHECK_EQ_INT(status_parse(NULL, 0, &back), ES_EINVAL);
+}
+
+/* A repeated status (AMQP workers) says how often it comes; a retained one says nothing. */
+static void check_every(void)
+{
+    struct status_info s = {
+        .online = true, .since_us = 7, .has_stages = true, .stages = 1u << 3, .every_ms = 1000};
+    strcpy(s.client, "w-amqp");
+    strcpy(s.role, "worker");
+    strcpy(s.session, "0a");
+    char *text = status_dump(&s);
+    CHECK(text && strstr(text, ",\"every_ms\":1000}") != NULL);
+    struct status_info back;
+    CHECK_EQ_INT(status_parse(text, strlen(text), &back), ES_OK);
+    CHECK_EQ_INT(back.every_ms, 1000);
+    free(text);
+    s.online = false; /* an offline status is final: no period */
+    text = status_dump(&s);
+    CHECK(text && strstr(text, "every_ms") == NULL);
+    free(text);
+    s.online = true;
+    s.every_ms = STATUS_EVERY_MAX_MS + 1;
+    CHECK(status_dump(&s) == NULL);
+    s.every_ms = 0;
+    text = status_dump(&s);
+    CHECK(text && strstr(text, "every_ms") == NULL);
+    CHECK_EQ_INT(status_parse(text, strlen(text), &back), ES_OK);
+    CHECK_EQ_INT(back.every_ms, 0);
+    free(text);
 }
 
 static void check_session(void)
@@ -117,6 +152,7 @@ int main(void)
     check_dump();
     check_parse();
     check_session();
+    check_every();
     check_topics();
     return check_exit();
 }

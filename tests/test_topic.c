@@ -184,8 +184,46 @@ static void check_stage_lists(void)
     CHECK_EQ_INT(topic_parse_stage_list("1", 7, NULL), ES_EINVAL);
 }
 
+static void check_routing_keys(void)
+{
+    char b[TOPIC_MAX], q[TOPIC_MAX];
+    CHECK_EQ_INT(topic_routing_key(b, sizeof b, "pipeline/stage/3/cam-01", false), ES_OK);
+    CHECK(strcmp(b, "pipeline.stage.3.cam-01") == 0);
+    CHECK_EQ_INT(topic_routing_key(b, sizeof b, "pipeline.results.cam_1", true), ES_OK);
+    CHECK(strcmp(b, "pipeline/results/cam_1") == 0);
+    /* The other separator, wildcards and spaces cannot be mapped back and forth. */
+    const char *bad[] = {"pipeline/stage.3", "a+b", "a#", "a b", ""};
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strcpy(b, "x");
+        CHECK_EQ_INT(topic_routing_key(b, sizeof b, bad[i], false), ES_EINVAL);
+        CHECK(strcmp(b, "") == 0);
+    }
+    CHECK_EQ_INT(topic_routing_key(b, sizeof b, "pipeline/stage/3", true), ES_EINVAL);
+    CHECK_EQ_INT(topic_routing_key(b, sizeof b, NULL, true), ES_EINVAL);
+    CHECK_EQ_INT(topic_routing_key(NULL, 8, "a", true), ES_EINVAL);
+    CHECK_EQ_INT(topic_routing_key(b, 4, "abcd", true), ES_ELIMIT);
+    CHECK_EQ_INT(topic_routing_key(b, 5, "a/cd", false), ES_OK);
+    CHECK(strcmp(b, "a.cd") == 0);
+
+    CHECK_EQ_INT(topic_stage_queue(q, b, sizeof q, 3), ES_OK);
+    CHECK(strcmp(q, "pipeline.stage.3") == 0);
+    CHECK(strcmp(b, "pipeline.stage.3.*") == 0);
+    CHECK_EQ_INT(topic_stage_queue(q, NULL, sizeof q, STATE_MAX_STAGES - 1), ES_OK);
+    CHECK_EQ_INT(topic_stage_queue(q, b, sizeof q, 0), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage_queue(q, b, sizeof q, STATE_MAX_STAGES), ES_EINVAL);
+    CHECK_EQ_INT(topic_stage_queue(q, b, 10, 3), ES_ELIMIT);
+    /* A stage frame's routing key maps back to a topic the worker parses. */
+    unsigned k = 0;
+    char device[TOPIC_ID_MAX + 1];
+    CHECK_EQ_INT(topic_routing_key(b, sizeof b, "pipeline.stage.12.dev-9", true), ES_OK);
+    CHECK_EQ_INT(topic_parse_stage(b, &k, device), ES_OK);
+    CHECK_EQ_INT(k, 12);
+    CHECK(strcmp(device, "dev-9") == 0);
+}
+
 int main(void)
 {
+    check_routing_keys();
     check_ids();
     check_builders();
     check_parse_stage();

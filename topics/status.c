@@ -26,7 +26,8 @@ static bool valid_info(const struct status_info *s)
 {
     return s && topic_valid_id(s->client) && valid_word(s->role, STATUS_ROLE_MAX, false) &&
            valid_word(s->session, STATUS_SESSION_MAX, true) && s->since_us >= 0 &&
-           (s->stages & 1u) == 0 && (s->stages >> STATE_MAX_STAGES) == 0;
+           (s->stages & 1u) == 0 && (s->stages >> STATE_MAX_STAGES) == 0 && s->every_ms >= 0 &&
+           s->every_ms <= STATUS_EVERY_MAX_MS;
 }
 
 static json_t *stage_list(uint32_t stages)
@@ -50,6 +51,11 @@ char *status_dump(const struct status_info *s)
                             (json_int_t)s->since_us);
     if (obj && s->has_stages && s->online &&
         json_object_set_new(obj, "stages", stage_list(s->stages)) != 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    if (obj && s->every_ms > 0 && s->online &&
+        json_object_set_new(obj, "every_ms", json_integer(s->every_ms)) != 0) {
         json_decref(obj);
         return NULL;
     }
@@ -105,6 +111,11 @@ static enum es_err parse_object(const json_t *obj, struct status_info *s)
     s->has_stages = stages != NULL;
     if (stages && parse_stages(stages, &s->stages) != ES_OK)
         return ES_EFORMAT;
+    const json_t *every = json_object_get(obj, "every_ms");
+    if (every && (!json_is_integer(every) || json_integer_value(every) < 1 ||
+                  json_integer_value(every) > STATUS_EVERY_MAX_MS))
+        return ES_EFORMAT;
+    s->every_ms = every ? (int)json_integer_value(every) : 0;
     return valid_info(s) ? ES_OK : ES_EFORMAT;
 }
 

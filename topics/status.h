@@ -7,7 +7,12 @@
  * two processes that claim one client id tell each other apart by them. "stages" is present
  * for workers only: the stages the worker is subscribed to right now (empty while it has left
  * its share group), so edge agents know whether anyone will take a frame. The last will of a
- * client is the same message with "state":"offline" and no "stages". */
+ * client is the same message with "state":"offline" and no "stages".
+ *
+ * A client that cannot keep a retained message and a last will (an AMQP worker on a RabbitMQ
+ * cluster, whose MQTT plugin keeps retained messages per node) publishes its status unretained
+ * and again every "every_ms" milliseconds instead: {"state":"online",...,"every_ms":1000}.
+ * Such a status counts only until 3 periods passed without a new one. */
 #ifndef ES_STATUS_H
 #define ES_STATUS_H
 
@@ -22,6 +27,8 @@
 #define STATUS_ROLE_MAX 15
 /* status_parse rejects longer messages with ES_ELIMIT. */
 #define STATUS_MAX_BYTES 4096
+/* The longest period a repeated status may announce (one minute). */
+#define STATUS_EVERY_MAX_MS 60000
 
 struct status_info {
     bool online;
@@ -31,16 +38,18 @@ struct status_info {
     int64_t since_us;                     /* >= 0 */
     bool has_stages;                      /* "stages" present (workers) */
     uint32_t stages;                      /* bit K: stage K served, K in 1..STATE_MAX_STAGES-1 */
+    int every_ms; /* > 0: repeated that often (online only), valid for 3 periods; 0: retained */
 };
 
 /* Dumps s as one compact JSON object (members in the order shown above; "stages" only when
- * has_stages and online). Returns a malloc'd string the caller frees, or NULL when a member is
- * invalid (see struct status_info) or memory runs out. */
+ * has_stages and online, "every_ms" only when > 0 and online). Returns a malloc'd string the caller
+ * frees, or NULL when a member is invalid (see struct status_info) or memory runs out. */
 char *status_dump(const struct status_info *s);
 
 /* Parses a status message. Strict: one JSON object with "state" ("online" or "offline"),
  * "client", "role", "session" and "since_us" valid as described above, and "stages", when
- * present, an array of distinct stage numbers in 1..STATE_MAX_STAGES-1; other members are
+ * present, an array of distinct stage numbers in 1..STATE_MAX_STAGES-1, "every_ms", when present,
+ * an integer in 1..STATUS_EVERY_MAX_MS; other members are
  * ignored. Returns ES_EINVAL for NULL arguments, ES_ELIMIT above STATUS_MAX_BYTES, ES_EFORMAT
  * for anything else malformed; *out is written only on success. */
 enum es_err status_parse(const char *buf, size_t len, struct status_info *out);

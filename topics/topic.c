@@ -114,6 +114,34 @@ enum es_err topic_frames(char *buf, size_t n, const char *device)
     return per_id(buf, n, "frames", device);
 }
 
+enum es_err topic_routing_key(char *buf, size_t n, const char *name, bool to_topic)
+{
+    char from = to_topic ? '.' : '/', to = to_topic ? '/' : '.';
+    size_t len = name ? strlen(name) : 0;
+    bool ok = len > 0 && strcspn(name, "+# ") == len && !strchr(name, to);
+    enum es_err err = check_args(buf, n, ok);
+    if (err != ES_OK)
+        return err;
+    if (len >= n) {
+        if (n > 0)
+            buf[0] = '\0';
+        return ES_ELIMIT;
+    }
+    for (size_t i = 0; i <= len; i++)
+        buf[i] = name[i] == from ? to : name[i];
+    return ES_OK;
+}
+
+enum es_err topic_stage_queue(char *queue, char *binding, size_t n, unsigned k)
+{
+    enum es_err err = check_args(queue, n, valid_stage(k));
+    if (err == ES_OK)
+        err = format(queue, n, "pipeline.stage.%u", k);
+    if (err == ES_OK && binding)
+        err = format(binding, n, "pipeline.stage.%u.*", k);
+    return err;
+}
+
 /* Parses a stage number at s: digits only, no leading zero, in 1..limit-1. Sets *end to the
  * first character after the digits. The range is checked after every digit, so a huge number
  * is rejected before it can overflow. */

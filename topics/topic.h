@@ -8,7 +8,12 @@
  *   pipeline/frames/<device-id>     annotated JPEG, when a frame asked for one
  *
  * Ids (device, client and group names) match [A-Za-z0-9_-]{1,64}, so no '+', '#' or '/' ever
- * reaches a topic. K is a stage index in 1..STATE_MAX_STAGES-1. */
+ * reaches a topic. K is a stage index in 1..STATE_MAX_STAGES-1.
+ *
+ * On a RabbitMQ cluster the same topics are routing keys on the amq.topic exchange, with '/'
+ * spelled '.' (its MQTT plugin maps them so): pipeline.stage.3.cam-01. An id has no '.', so
+ * the mapping goes both ways. Workers there consume the durable quorum queue pipeline.stage.<K>,
+ * bound with pipeline.stage.<K>.* (broker-config/rabbitmq/). */
 #ifndef ES_TOPIC_H
 #define ES_TOPIC_H
 
@@ -59,6 +64,15 @@ bool topic_is_status(const char *topic);
 
 /* pipeline/frames/DEVICE */
 enum es_err topic_frames(char *buf, size_t n, const char *device);
+
+/* The AMQP routing key of a topic ('/' becomes '.'), or the topic of a routing key ('.' becomes
+ * '/') when to_topic. Refuses (ES_EINVAL) a NULL argument and a name that holds the other
+ * separator, '+', '#' or a space; ES_ELIMIT when it does not fit in n bytes. */
+enum es_err topic_routing_key(char *buf, size_t n, const char *name, bool to_topic);
+
+/* pipeline.stage.K, the quorum queue of stage K's frames on a RabbitMQ cluster, and the binding
+ * key that fills it, pipeline.stage.K.* (when binding is not NULL; n bytes each). */
+enum es_err topic_stage_queue(char *queue, char *binding, size_t n, unsigned k);
 
 /* Parses a topic of the form "pipeline/stage/K/DEVICE" into *k and device (which holds
  * TOPIC_ID_MAX + 1 bytes). Strict: K is decimal digits only, with no sign and no leading zero,
