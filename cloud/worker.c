@@ -240,12 +240,13 @@ static void log_stats(struct worker *w)
 {
     log_msg(LOG_INFO, "WORKER-STATS",
             "processed %llu, malformed %llu, forged %llu, over_budget %llu, failed %llu, "
-            "unpublished %llu, queued %zu",
+            "unpublished %llu, queued %zu, redelivered %llu",
             (unsigned long long)atomic_load(&w->processed),
             (unsigned long long)atomic_load(&w->malformed),
             (unsigned long long)atomic_load(&w->forged), (unsigned long long)fairq_dropped(w->q),
             (unsigned long long)atomic_load(&w->failed),
-            (unsigned long long)atomic_load(&w->unpublished), fairq_depth(w->q));
+            (unsigned long long)atomic_load(&w->unpublished), fairq_depth(w->q),
+            (unsigned long long)bus_redelivered(w->bus));
 }
 
 /* Why the worker is behind now, or NULL: a frame waited too long in its queue, or the worker

@@ -12,6 +12,8 @@
 
 /* The store-and-forward buffer's byte bound in memory (its entry bound is --buffer). */
 #define SPOOL_MAX_BYTES (64u * 1024u * 1024u)
+/* How long a starting edge waits for workers to answer its hello (ask_workers). */
+#define HELLO_WAIT_US 300000
 
 void agent__slow_hook(void *arg, unsigned stage, int64_t took_us)
 {
@@ -119,6 +121,21 @@ static enum es_err open_spool(struct agent *a)
     return ES_OK;
 }
 
+/* Workers on a RabbitMQ cluster keep no retained status: when no worker is known once the
+ * statuses were subscribed, ask them to announce themselves (pipeline/hello/<device>) and give
+ * them HELLO_WAIT_US to answer before the first frame. */
+static void ask_workers(struct agent *a)
+{
+    char topic[TOPIC_MAX];
+    if (roster_online(a->roster, clock_mono_us()) > 0 ||
+        topic_hello(topic, sizeof topic, a->o->device_id) != ES_OK ||
+        transport_publish(a->tp, topic, "{}", 2, 0, false) != ES_OK)
+        return;
+    int64_t end = clock_mono_us() + HELLO_WAIT_US;
+    while (roster_online(a->roster, clock_mono_us()) == 0 && clock_mono_us() < end)
+        clock_sleep_us(5000);
+}
+
 /* Connects, learns which workers are online (the retained statuses arrive before the answer to
  * the next subscription), then subscribes to this device's results. */
 static enum es_err connect_broker(struct agent *a)
@@ -149,6 +166,8 @@ static enum es_err connect_broker(struct agent *a)
         err = transport_subscribe(a->tp, topic_status_all(), 1);
     if (err == ES_OK)
         err = transport_subscribe(a->tp, a->results_topic, 1);
+    if (err == ES_OK)
+        ask_workers(a);
     if (err == ES_OK)
         err = forwarder_start(a->spool, a->tp, &a->fw);
     return err;

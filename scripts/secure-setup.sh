@@ -210,7 +210,7 @@ own_rules() {
   echo "unsubscribeLiteral pipeline/status/$id"
   echo "publishClientReceive pipeline/status/$id"
   [ "$kind" = device ] || return 0
-  for t in "stage/+" stats results frames; do
+  for t in "stage/+" stats results frames hello; do
     echo "publishClientSend pipeline/$t/$id"
   done
   for t in results frames; do

@@ -212,6 +212,11 @@ static void check_routing_keys(void)
     CHECK_EQ_INT(topic_stage_queue(q, b, sizeof q, 0), ES_EINVAL);
     CHECK_EQ_INT(topic_stage_queue(q, b, sizeof q, STATE_MAX_STAGES), ES_EINVAL);
     CHECK_EQ_INT(topic_stage_queue(q, b, 10, 3), ES_ELIMIT);
+    CHECK_EQ_INT(topic_hello(b, sizeof b, "cam-01"), ES_OK);
+    CHECK(strcmp(b, "pipeline/hello/cam-01") == 0);
+    CHECK_EQ_INT(topic_hello(b, sizeof b, "cam/01"), ES_EINVAL);
+    CHECK_EQ_INT(topic_routing_key(q, sizeof q, "pipeline/hello/cam-01", false), ES_OK);
+    CHECK(strncmp(q, topic_hello_binding(), strlen(topic_hello_binding()) - 1) == 0);
     /* A stage frame's routing key maps back to a topic the worker parses. */
     unsigned k = 0;
     char device[TOPIC_ID_MAX + 1];

@@ -80,6 +80,12 @@ static void mqtt_drop(struct bus *b, uint64_t tag)
     (void)tag;
 }
 
+static uint64_t mqtt_redelivered(struct bus *b)
+{
+    (void)b;
+    return 0;
+}
+
 static bool mqtt_connected(struct bus *b)
 {
     return transport_connected(((struct bus_mqtt *)b)->tp);
@@ -108,6 +114,7 @@ static const struct bus_ops mqtt_ops = {
     .reply = mqtt_reply,
     .publish = mqtt_publish,
     .drop = mqtt_drop,
+    .redelivered = mqtt_redelivered,
     .connected = mqtt_connected,
     .taken_over = mqtt_taken_over,
     .uri = mqtt_uri,
@@ -180,6 +187,11 @@ void bus_publish(struct bus *b, const char *topic, const void *payload, size_t l
 void bus_drop(struct bus *b, uint64_t tag)
 {
     b->ops->drop(b, tag);
+}
+
+uint64_t bus_redelivered(struct bus *b)
+{
+    return b->ops->redelivered(b);
 }
 
 bool bus_connected(struct bus *b)

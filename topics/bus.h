@@ -79,6 +79,10 @@ void bus_publish(struct bus *b, const char *topic, const void *payload, size_t l
  * rejected without requeueing, so it is not handed out again. */
 void bus_drop(struct bus *b, uint64_t tag);
 
+/* Frames this worker got that the broker had handed out before (AMQP's redelivered flag: another
+ * worker died or gave them back); 0 over MQTT. */
+uint64_t bus_redelivered(struct bus *b);
+
 /* True while connected. */
 bool bus_connected(struct bus *b);
 

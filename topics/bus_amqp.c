@@ -89,6 +89,7 @@ struct bus_amqp {
     enum es_err serve_err;         /* the outcome for served_gen */
     bool stopping;
     atomic_bool connected;
+    atomic_ullong redelivered;
 
     /* The thread's own. */
     amqp_connection_state_t conn;
@@ -161,6 +162,28 @@ static void drop_connection(struct bus_amqp *a)
     atomic_store(&a->connected, false);
 }
 
+/* Consumes the edges' hellos (pipeline.hello.*) from a private queue on channel 2: each one
+ * makes the worker repeat its status at once. */
+static bool listen_hello(struct bus_amqp *a, char *why, size_t n)
+{
+    amqp_queue_declare_ok_t *q =
+        amqp_queue_declare(a->conn, CH_MISC, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+    if (!q || !rpc_ok(a, why, n))
+        return false;
+    amqp_bytes_t name = amqp_bytes_malloc_dup(q->queue);
+    bool ok = name.bytes != NULL;
+    ok = ok &&
+         amqp_queue_bind(a->conn, CH_MISC, name, amqp_cstring_bytes("amq.topic"),
+                         amqp_cstring_bytes(topic_hello_binding()), amqp_empty_table) &&
+         rpc_ok(a, why, n);
+    ok = ok &&
+         amqp_basic_consume(a->conn, CH_MISC, name, amqp_cstring_bytes("hello"), 0, 1, 1,
+                            amqp_empty_table) &&
+         rpc_ok(a, why, n);
+    amqp_bytes_free(name);
+    return ok;
+}
+
 /* Opens a connection to url i with both channels; fills why on failure. */
 static bool open_connection(struct bus_amqp *a, unsigned i, char *why, size_t n)
 {
@@ -196,6 +219,7 @@ static bool open_connection(struct bus_amqp *a, unsigned i, char *why, size_t n)
     ok = ok && amqp_basic_qos(a->conn, CH_WORK, 0, (uint16_t)a->prefetch, 0) && rpc_ok(a, why, n);
     ok = ok && amqp_confirm_select(a->conn, CH_WORK) && rpc_ok(a, why, n);
     ok = ok && amqp_channel_open(a->conn, CH_MISC) && rpc_ok(a, why, n);
+    ok = ok && listen_hello(a, why, n);
     if (!ok) {
         drop_connection(a);
         return false;
@@ -401,6 +425,8 @@ static void on_deliver(struct bus_amqp *a, const amqp_frame_t *f, bool *fail)
 {
     const amqp_basic_deliver_t *d = f->payload.method.decoded;
     uint64_t dtag = d->delivery_tag;
+    if (d->redelivered)
+        atomic_fetch_add(&a->redelivered, 1);
     char key[TOPIC_MAX], topic[TOPIC_MAX];
     size_t klen = d->routing_key.len < sizeof key - 1 ? d->routing_key.len : sizeof key - 1;
     memcpy(key, d->routing_key.bytes, klen);
@@ -409,6 +435,11 @@ static void on_deliver(struct bus_amqp *a, const amqp_frame_t *f, bool *fail)
     amqp_rpc_reply_t r = amqp_read_message(a->conn, f->channel, &msg, 0);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
         *fail = true;
+        return;
+    }
+    if (f->channel == CH_MISC) { /* an edge's hello: the status goes out on the next turn */
+        a->next_status_us = 0;
+        amqp_destroy_message(&msg);
         return;
     }
     if (topic_routing_key(topic, sizeof topic, key, true) != ES_OK)
@@ -742,6 +773,11 @@ static void b_drop(struct bus *b, uint64_t tag)
         queue_op(a, OP_DROP, tag, NULL, NULL, 0);
 }
 
+static uint64_t b_redelivered(struct bus *b)
+{
+    return atomic_load(&((struct bus_amqp *)b)->redelivered);
+}
+
 static bool b_connected(struct bus *b)
 {
     return atomic_load(&((struct bus_amqp *)b)->connected);
@@ -765,6 +801,7 @@ static const struct bus_ops amqp_ops = {
     .reply = b_reply,
     .publish = b_publish,
     .drop = b_drop,
+    .redelivered = b_redelivered,
     .connected = b_connected,
     .taken_over = b_taken_over,
     .uri = b_uri,

@@ -11,6 +11,7 @@ struct bus_ops {
                          size_t len);
     void (*publish)(struct bus *b, const char *topic, const void *payload, size_t len);
     void (*drop)(struct bus *b, uint64_t tag);
+    uint64_t (*redelivered)(struct bus *b);
     bool (*connected)(struct bus *b);
     bool (*taken_over)(struct bus *b);
     const char *(*uri)(struct bus *b);

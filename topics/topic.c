@@ -142,6 +142,16 @@ enum es_err topic_stage_queue(char *queue, char *binding, size_t n, unsigned k)
     return err;
 }
 
+enum es_err topic_hello(char *buf, size_t n, const char *device)
+{
+    return per_id(buf, n, "hello", device);
+}
+
+const char *topic_hello_binding(void)
+{
+    return "pipeline.hello.*";
+}
+
 /* Parses a stage number at s: digits only, no leading zero, in 1..limit-1. Sets *end to the
  * first character after the digits. The range is checked after every digit, so a huge number
  * is rejected before it can overflow. */

@@ -6,6 +6,7 @@
  *   pipeline/stats/<device-id>      one JSON stats object per measurement window
  *   pipeline/status/<client-id>     retained online/offline status
  *   pipeline/frames/<device-id>     annotated JPEG, when a frame asked for one
+ *   pipeline/hello/<device-id>      an edge asks the workers to repeat their status now
  *
  * Ids (device, client and group names) match [A-Za-z0-9_-]{1,64}, so no '+', '#' or '/' ever
  * reaches a topic. K is a stage index in 1..STATE_MAX_STAGES-1.
@@ -64,6 +65,13 @@ bool topic_is_status(const char *topic);
 
 /* pipeline/frames/DEVICE */
 enum es_err topic_frames(char *buf, size_t n, const char *device);
+
+/* pipeline/hello/DEVICE: published by an edge that knows of no worker yet, so that workers
+ * without a retained status (AMQP) announce themselves at once. */
+enum es_err topic_hello(char *buf, size_t n, const char *device);
+
+/* The AMQP binding key for every edge's hello, pipeline.hello.* (a constant string). */
+const char *topic_hello_binding(void);
 
 /* The AMQP routing key of a topic ('/' becomes '.'), or the topic of a routing key ('.' becomes
  * '/') when to_topic. Refuses (ES_EINVAL) a NULL argument and a name that holds the other
