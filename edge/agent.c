@@ -163,9 +163,9 @@ static enum es_err connect_broker(struct agent *a)
     if (err == ES_OK)
         err = transport_connect(&bo, &a->tp);
     if (err == ES_OK)
-        err = transport_subscribe(a->tp, topic_status_all(), 1);
+        err = transport_subscribe(a->tp, topic_status_all(), o->sub_qos);
     if (err == ES_OK)
-        err = transport_subscribe(a->tp, a->results_topic, 1);
+        err = transport_subscribe(a->tp, a->results_topic, o->sub_qos);
     if (err == ES_OK)
         ask_workers(a);
     if (err == ES_OK)

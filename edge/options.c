@@ -20,6 +20,7 @@ enum {
     OPT_WINDOW,
     OPT_APP,
     OPT_QOS,
+    OPT_SUB_QOS,
     OPT_INFLIGHT,
     OPT_TIMEOUT,
     OPT_SPOOL,
@@ -50,6 +51,9 @@ void edge_usage(FILE *out)
           "  --uplink-kbps N   emulate an uplink of N kbit/s for stage payloads\n"
           "  --window SECONDS  measurement window (default 3)\n"
           "  --qos 0|1         QoS of stage payloads (default 1)\n"
+          "  --sub-qos 0|1     QoS of the results and status subscriptions (default 1); 0 on\n"
+          "                    a RabbitMQ 3.10 cluster, so the agent can move to another node\n"
+          "                    when its node dies (missed results: the deadlines cover them)\n"
           "  --inflight N      frames in flight without a result at most (default 32)\n"
           "  --result-timeout S  longest wait for a result after a publish (default 10); the\n"
           "                    wait is max(5 x p99 round trip, 0.25 s) up to S; a frame is\n"
@@ -78,6 +82,7 @@ static void defaults(struct edge_opts *o)
     o->slowdown.constant = 1;
     o->window_s = 3;
     o->qos = 1;
+    o->sub_qos = 1;
     o->inflight = 32;
     o->result_timeout_s = 10;
     o->buffer_entries = 10000;
@@ -138,6 +143,11 @@ static int apply(struct edge_opts *o, int opt, const char *arg)
         if (cli_parse_long(arg, 0, 1, &l) != ES_OK)
             return bad("--qos must be 0 or 1");
         o->qos = (int)l;
+        return 0;
+    case OPT_SUB_QOS:
+        if (cli_parse_long(arg, 0, 1, &l) != ES_OK)
+            return bad("--sub-qos must be 0 or 1");
+        o->sub_qos = (int)l;
         return 0;
     case OPT_INFLIGHT:
         if (cli_parse_long(arg, 1, 4096, &l) != ES_OK)
@@ -228,6 +238,7 @@ int edge_parse_args(int argc, char **argv, struct edge_opts *o)
         {"uplink-kbps", required_argument, NULL, OPT_UPLINK},
         {"window", required_argument, NULL, OPT_WINDOW},
         {"qos", required_argument, NULL, OPT_QOS},
+        {"sub-qos", required_argument, NULL, OPT_SUB_QOS},
         {"inflight", required_argument, NULL, OPT_INFLIGHT},
         {"result-timeout", required_argument, NULL, OPT_TIMEOUT},
         {"spool", required_argument, NULL, OPT_SPOOL},

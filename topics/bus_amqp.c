@@ -831,6 +831,8 @@ static bool parse_urls(struct bus_amqp *a, const char *list)
                     "bad AMQP URL '%s': expected amqp://user:pass@host:port/vhost", copy);
             return false;
         }
+        if (!u->info.vhost[0]) /* "amqp://host:port/": RabbitMQ has no empty vhost */
+            u->info.vhost = "/";
         snprintf(u->shown, sizeof u->shown, "amqp://%s:%d/%s", u->info.host, u->info.port,
                  strcmp(u->info.vhost, "/") == 0 ? "" : u->info.vhost);
         a->nurls++;

@@ -247,11 +247,14 @@ static void publish_online(struct transport *t)
 }
 
 /* Renews the subscriptions, this client's own status topic first (so a status left by another
- * process with this id arrives before ours replaces it), then announces the client online. */
+ * process with this id arrives before ours replaces it), then announces the client online. The
+ * own status is watched at QoS 0: a retained message needs no acknowledgement, and RabbitMQ
+ * 3.10 keeps a client's QoS 1 subscriptions in a queue on one node, which would stop the client
+ * from connecting to another node while that one is down. */
 static void renew(struct transport *t)
 {
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    int rc = MQTTAsync_subscribe(t->client, t->status_topic, 1, &ro);
+    int rc = MQTTAsync_subscribe(t->client, t->status_topic, 0, &ro);
     char *filters[MAX_SUBS];
     int qos[MAX_SUBS];
     pthread_mutex_lock(&t->lock);
