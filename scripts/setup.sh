@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# rabbitmq-server runs the nodes of scripts/cluster.sh. Its postinst starts a system node through
+# invoke-rc.d only under an init system: in a container without one (or with Docker's
+# policy-rc.d) invoke-rc.d starts nothing and returns 0, so the install does not fail there.
 packages=(build-essential cmake pkg-config git libpaho-mqtt-dev libssl-dev libopencv-dev
-  libjansson-dev mosquitto mosquitto-clients openssl clang libclang-rt-dev clang-format gnuplot-nox
-  jq shellcheck)
+  libjansson-dev mosquitto mosquitto-clients rabbitmq-server librabbitmq-dev openssl clang
+  libclang-rt-dev clang-format gnuplot-nox jq shellcheck)
 
 missing=()
 for p in "${packages[@]}"; do
