@@ -33,6 +33,7 @@ int main(void)
         {"edge-agent", "--buffer-mb", "x", NULL},
         {"edge-agent", "--spool", "", NULL},
         {"edge-agent", "--inflight", "5000", NULL},
+        {"edge-agent", "--sub-qos", "2", NULL},
     };
     for (size_t i = 0; i < sizeof bad_edge / sizeof bad_edge[0]; i++) {
         CHECK_EQ_INT(run(bad_edge[i], err), 2);
@@ -42,7 +43,11 @@ int main(void)
     static const char *const bad_worker[][4] = {{"cloud-worker", "--threads", "0", NULL},
                                                 {"cloud-worker", "--stages", "9x", NULL},
                                                 {"cloud-worker", "extra", NULL},
-                                                {"cloud-worker", "--worker-id", "#", NULL}};
+                                                {"cloud-worker", "--worker-id", "#", NULL},
+                                                {"cloud-worker", "--amqp", "tcp://h:1", NULL},
+                                                {"cloud-worker", "--amqp", "amqp://", NULL},
+                                                {"cloud-worker", "--prefetch", "0", NULL},
+                                                {"cloud-worker", "--slowdown", "0.5", NULL}};
     for (size_t i = 0; i < sizeof bad_worker / sizeof bad_worker[0]; i++) {
         CHECK_EQ_INT(run(bad_worker[i], err), 2);
         CHECK_EQ_INT(harness_count_lines(err, "cloud-worker:", &total), 1);
@@ -85,6 +90,18 @@ int main(void)
     CHECK_EQ_INT(run(worker, err), 1);
     CHECK_EQ_INT(harness_count_lines(err, needle, &total), 1);
     CHECK_EQ_INT(total, 1);
+    /* No AMQP node where the URLs point: one line naming each URL tried and why. */
+    char urls[200];
+    snprintf(urls, sizeof urls, "amqp://guest:guest@127.0.0.1:%s/,amqp://u:p@[::1]:%s/", port,
+             port);
+    const char *amqp[] = {"cloud-worker", "--amqp", urls, NULL};
+    CHECK_EQ_INT(run(amqp, err), 1);
+    snprintf(needle, sizeof needle, "amqp://127.0.0.1:%s/ (", port);
+    CHECK_EQ_INT(harness_count_lines(err, needle, &total), 1);
+    CHECK_EQ_INT(total, 1);
+    CHECK_EQ_INT(harness_count_lines(err, "amqp://[::1]", NULL), 1);
+    CHECK_EQ_INT(harness_count_lines(err, "Connection refused", NULL), 1);
+    CHECK_EQ_INT(harness_count_lines(err, "guest", NULL), 0); /* no credentials in logs */
     remove(err);
     return check_exit();
 }

@@ -10,6 +10,7 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,6 +164,40 @@ static void drop_connection(struct bus_amqp *a)
     atomic_store(&a->connected, false);
 }
 
+/* Why a TCP connection to host:port fails, in the network's words ("Connection refused"), for
+ * the log line when librabbitmq only says "a socket error occurred". */
+static void tcp_why(const char *host, int port, int timeout_s, char *why, size_t n)
+{
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        snprintf(why, n, "%s", gai_strerror(rc));
+        return;
+    }
+    int err = ETIMEDOUT;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        err = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+        if (err == EINPROGRESS) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            socklen_t len = sizeof err;
+            err = poll(&p, 1, timeout_s * 1000) > 0 &&
+                          getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0
+                      ? err
+                      : ETIMEDOUT;
+        }
+        close(fd);
+        if (err == 0)
+            break;
+    }
+    freeaddrinfo(res);
+    snprintf(why, n, "%s", err ? strerror(err) : "the connection failed");
+}
+
 /* Consumes the edges' hellos (pipeline.hello.*) from a private queue on channel 2: each one
  * makes the worker repeat its status at once. */
 static bool listen_hello(struct bus_amqp *a, char *why, size_t n)
@@ -198,9 +234,10 @@ static bool open_connection(struct bus_amqp *a, unsigned i, char *why, size_t n)
     struct timeval tv = {.tv_sec = a->connect_timeout_s};
     int rc = amqp_socket_open_noblock(sock, u->host, u->port, &tv);
     if (rc != AMQP_STATUS_OK) {
-        snprintf(why, n, "%s",
-                 rc == AMQP_STATUS_SOCKET_ERROR && errno ? strerror(errno)
-                                                         : amqp_error_string2(rc));
+        if (rc == AMQP_STATUS_SOCKET_ERROR || rc == AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED)
+            tcp_why(u->host, u->port, a->connect_timeout_s, why, n);
+        else
+            snprintf(why, n, "%s", amqp_error_string2(rc));
         drop_connection(a);
         return false;
     }
@@ -833,8 +870,9 @@ static bool parse_urls(struct bus_amqp *a, const char *list)
         }
         if (!u->info.vhost[0]) /* "amqp://host:port/": RabbitMQ has no empty vhost */
             u->info.vhost = "/";
-        snprintf(u->shown, sizeof u->shown, "amqp://%s:%d/%s", u->info.host, u->info.port,
-                 strcmp(u->info.vhost, "/") == 0 ? "" : u->info.vhost);
+        bool v6 = strchr(u->info.host, ':') != NULL;
+        snprintf(u->shown, sizeof u->shown, "amqp://%s%s%s:%d/%s", v6 ? "[" : "", u->info.host,
+                 v6 ? "]" : "", u->info.port, strcmp(u->info.vhost, "/") == 0 ? "" : u->info.vhost);
         a->nurls++;
         p += len + (p[len] == ',');
     }
