@@ -5,8 +5,9 @@
  *   - a worker killed (-9) mid-stream while an edge at split 3 (1500 frames, 100 fps) and one at
  *     split 1 run: the frames it held go to the other worker (redelivered), every frame gets a
  *     worker result, none ran on the device, lost=0;
- *   - the node the edge is connected to killed mid-stream: the edge goes on with another node of
- *     its --host list; every frame is delivered (by a worker or run on the device), lost=0. */
+ *   - the node an edge and a worker are connected to killed mid-stream: the edge goes on with
+ *     another node of its --host list, the worker with the next URL of its --amqp list; every
+ *     frame is delivered (by a worker or run on the device), lost=0. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -306,14 +307,16 @@ static void worker_killed(struct cluster *c, struct collector *col)
     CHECK(redelivered > 0);
 }
 
-/* The node the edge is connected to is killed; the workers sit on the other two. */
+/* The node an edge and a worker are connected to is killed. */
 static void node_killed(struct cluster *c, struct collector *col)
 {
-    pid_t w1 = worker(c, "w-n1", 0, NULL), w2 = worker(c, "w-n2", 1, NULL);
-    CHECK(w1 > 0 && w2 > 0);
-    char log[400];
+    /* w-n3 and the edge are on node 3 first: both must move on. */
+    pid_t w1 = worker(c, "w-n1", 0, NULL), w3 = worker(c, "w-n3", 2, NULL);
+    CHECK(w1 > 0 && w3 > 0);
+    char log[400], wlog[400];
     snprintf(log, sizeof log, "%s/nk.log", c->dir);
-    pid_t e = edge(c, "nk", "3", 2, "1500", "100", log); /* connected to node 3 first */
+    snprintf(wlog, sizeof wlog, "%s/w-n3.log", c->dir);
+    pid_t e = edge(c, "nk", "3", 2, "1500", "100", log);
     CHECK(collector_wait(col, "nk", 300, 20000));
     cluster_kill(c, 2);
     CHECK_EQ_INT(harness_wait(e, 90000), 0);
@@ -329,8 +332,11 @@ static void node_killed(struct cluster *c, struct collector *col)
     if (check_failed)
         harness_dump(log);
     json_decref(got);
+    CHECK(harness_wait_for_text(wlog, "AMQP-RECONNECT", 10000)); /* on the next URL */
     CHECK_EQ_INT(harness_stop(w1, 10000), 0);
-    CHECK_EQ_INT(harness_stop(w2, 10000), 0);
+    CHECK_EQ_INT(harness_stop(w3, 10000), 0);
+    if (check_failed)
+        harness_dump(wlog);
 }
 
 int main(void)
