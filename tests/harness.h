@@ -98,6 +98,11 @@ bool results_once(json_t *results, json_int_t frames, const char *worker, bool *
 bool results_at_least_once(json_t *results, json_int_t frames, size_t *duplicates,
                            size_t *fallback);
 
+/* A copy of result without the fields that legitimately differ with where the work ran (device,
+ * split, times, worker, per-stage times, and "fallback", which a frame the edge ran itself after
+ * a missed deadline carries instead of a worker): what must equal the device-only result. */
+json_t *results_strip_placement(json_t *result);
+
 /* The value of KEY=N in the last EDGE-SUMMARY line of the log at path (key given as "lost"),
  * or -1 when there is none. */
 long long harness_summary(const char *path, const char *key);

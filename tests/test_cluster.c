@@ -180,17 +180,6 @@ static size_t count_by(json_t *results, const char *worker)
     return n;
 }
 
-static const char *const varying[] = {"device", "split",    "captured_us", "completed_us",
-                                      "worker", "stage_us", "fallback"};
-
-static json_t *strip(json_t *result)
-{
-    json_t *copy = json_deep_copy(result);
-    for (size_t i = 0; i < sizeof varying / sizeof varying[0]; i++)
-        json_object_del(copy, varying[i]);
-    return copy;
-}
-
 /* Every split through the cluster equals device-only, field by field. */
 static void split_equivalence(struct cluster *c, struct collector *col)
 {
@@ -224,7 +213,8 @@ static void split_equivalence(struct cluster *c, struct collector *col)
         json_array_foreach(got, i, r)
         {
             json_int_t seq = json_integer_value(json_object_get(r, "seq"));
-            json_t *a = strip(json_array_get(ref, (size_t)seq)), *b = strip(r);
+            json_t *a = results_strip_placement(json_array_get(ref, (size_t)seq)),
+                   *b = results_strip_placement(r);
             CHECK(json_equal(a, b));
             json_decref(a);
             json_decref(b);

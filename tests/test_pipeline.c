@@ -10,19 +10,6 @@
 #include "harness.h"
 #include "source.h"
 
-/* Fields that legitimately differ with where the work ran (a frame the edge ran itself, after a
- * missed deadline, says "fallback" instead of naming a worker). */
-static const char *const varying[] = {"device", "split",    "captured_us", "completed_us",
-                                      "worker", "stage_us", "fallback"};
-
-static json_t *strip(json_t *result)
-{
-    json_t *copy = json_deep_copy(result);
-    for (size_t i = 0; i < sizeof varying / sizeof varying[0]; i++)
-        json_object_del(copy, varying[i]);
-    return copy;
-}
-
 /* Reads the device-only JSON lines of one run, indexed by seq. */
 static json_t *device_only(const struct broker *b, const char *app, const char *source, int n)
 {
@@ -65,8 +52,8 @@ static void compare(json_t *ref, json_t *got, int n, unsigned k, const char *wha
         if (seq < 0 || seq >= n)
             continue;
         CHECK_EQ_INT(json_integer_value(json_object_get(r, "split")), k);
-        json_t *a = strip(json_array_get(ref, (size_t)seq));
-        json_t *b = strip(r);
+        json_t *a = results_strip_placement(json_array_get(ref, (size_t)seq));
+        json_t *b = results_strip_placement(r);
         if (!json_equal(a, b)) {
             char *sa = json_dumps(a, JSON_SORT_KEYS), *sb = json_dumps(b, JSON_SORT_KEYS);
             fprintf(stderr, "%s split %u seq %lld differs:\n  local %s\n  split %s\n", what, k,

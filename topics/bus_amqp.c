@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "bus_impl.h"
 #include "clock.h"
 #include "log.h"
@@ -41,8 +42,6 @@
 #define ALL_STAGES 0xfffeu
 #define SERVE_WAIT_US 10000000
 #define CLOSE_WAIT_US 2000000
-#define BACKOFF_FIRST_US 200000
-#define BACKOFF_MAX_US 1000000
 /* Frames read in one turn before the queued work is looked at again. */
 #define READ_BURST 64
 
@@ -589,19 +588,6 @@ static bool turn(struct bus_amqp *a, char *why, size_t n)
     return read_frames(a, wait_ms < 0 ? 0 : wait_ms, why, n);
 }
 
-static int64_t backoff_us(struct bus_amqp *a, int attempt)
-{
-    int64_t d = BACKOFF_FIRST_US;
-    for (int i = 0; i < attempt && d < BACKOFF_MAX_US; i++)
-        d *= 2;
-    if (d > BACKOFF_MAX_US)
-        d = BACKOFF_MAX_US;
-    a->rng ^= a->rng << 13; /* xorshift64 */
-    a->rng ^= a->rng >> 7;
-    a->rng ^= a->rng << 17;
-    return d / 2 + (int64_t)(a->rng % (uint64_t)(d / 2 + 1));
-}
-
 /* Waits until deadline or bus_close; false when closing. */
 static bool sleep_until(struct bus_amqp *a, int64_t deadline)
 {
@@ -630,7 +616,7 @@ static void reconnect(struct bus_amqp *a, const char *lost_why)
             lost_why);
     int64_t since = clock_mono_us();
     for (int attempt = 0;; attempt++) {
-        if (!sleep_until(a, clock_mono_us() + backoff_us(a, attempt)))
+        if (!sleep_until(a, clock_mono_us() + backoff_us(&a->rng, attempt)))
             return;
         unsigned i = (lost + 1 + (unsigned)attempt) % a->nurls;
         char why[256] = "";

@@ -303,25 +303,11 @@ static void on_connected(void *ctx, char *cause)
 
 static enum es_err create_client(struct transport *t);
 
-/* The next reconnect delay: uniform in [d/2, d], d doubling from BACKOFF_FIRST_US. */
-static int64_t backoff_us(struct transport *t, int attempt)
-{
-    int64_t d = BACKOFF_FIRST_US;
-    for (int i = 0; i < attempt && d < BACKOFF_MAX_US; i++)
-        d *= 2;
-    if (d > BACKOFF_MAX_US)
-        d = BACKOFF_MAX_US;
-    t->rng ^= t->rng << 13; /* xorshift64 */
-    t->rng ^= t->rng >> 7;
-    t->rng ^= t->rng << 17;
-    return d / 2 + (int64_t)(t->rng % (uint64_t)(d / 2 + 1));
-}
-
 /* One reconnect attempt, t->lock held: waits out the back-off, then connects and waits for
  * the outcome. */
 static void reconnect_once(struct transport *t)
 {
-    int64_t deadline = clock_mono_us() + backoff_us(t, t->attempts);
+    int64_t deadline = clock_mono_us() + backoff_us(&t->rng, t->attempts);
     while (!t->closing && !t->connected && transport__wait_until_locked(t, deadline))
         ;
     if (t->closing || t->connected || t->taken_over)

@@ -11,6 +11,7 @@
 #include "broker_list.h"
 #include "status.h"
 #include "topic.h"
+#include "backoff.h"
 #include "transport.h"
 
 #define MAX_SUBS 16
@@ -18,10 +19,6 @@
 #define MAX_PEERS 8
 #define FAILED_RING 64
 #define REQUEST_TIMEOUT_MS 10000
-/* Reconnect back-off: the first retry within BACKOFF_FIRST_US (at least half of it), then
- * doubling up to BACKOFF_MAX_US, each delay drawn uniformly from [d/2, d]. */
-#define BACKOFF_FIRST_US 200000
-#define BACKOFF_MAX_US 1000000
 
 struct subscription {
     char *filter;
