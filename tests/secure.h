@@ -51,11 +51,22 @@ static inline bool secure_port_free(int port)
     return ok;
 }
 
-/* A port P with P and P + 1 free (the set-up's two listeners); -1 if none was found. */
+/* A port P with P and P + 1 free (the set-up's two listeners); -1 if none was found. P is below
+ * the kernel's range of ephemeral ports, where an outgoing connection of another test could
+ * take it between this check and the broker's bind. */
 static inline int secure_free_pair(void)
 {
+    int low = 32768;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f && fscanf(f, "%d", &low) != 1)
+        low = 32768;
+    if (f)
+        fclose(f);
+    /* Ports 20000..low-1; with an unusual range that starts lower, 61000..64999 (above the
+     * usual range's end). */
+    int base = low > 20100 ? 20000 : 61000, span = low > 20100 ? low - 20001 : 4000;
     for (int attempt = 0; attempt < 200; attempt++) {
-        int p = 20000 + (int)((uint64_t)clock_mono_us() * 7919u % 40000u);
+        int p = base + (int)((uint64_t)clock_mono_us() * 7919u % (uint64_t)span);
         if (secure_port_free(p) && secure_port_free(p + 1))
             return p;
         clock_sleep_us(1000);
