@@ -33,13 +33,50 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
+static volatile sig_atomic_t g_reload;
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    g_reload++;
+}
+
+/* The command line as given, to read it (and its --config file) again on SIGHUP. */
+struct cmdline {
+    int argc;
+    char **argv;
+};
+
+static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf, size_t idlen);
+
+/* Reads the configuration again; only the log level (set while parsing) changes at run time. */
+static bool reread(void *arg)
+{
+    const struct cmdline *c = arg;
+    int xargc;
+    char **xargv = NULL, why[300], idbuf[80];
+    if (cli_config_expand(c->argc, c->argv, &xargc, &xargv, why, sizeof why) != ES_OK) {
+        fprintf(stderr, "cloud-worker: %s\n", why);
+        return false;
+    }
+    struct worker_opts fresh;
+    memset(&fresh, 0, sizeof fresh);
+    log_set_level(LOG_INFO); /* the default, unless the configuration says otherwise */
+    int rc = parse_args(xargc, xargv, &fresh, idbuf, sizeof idbuf);
+    cli_config_free(xargv);
+    return rc == 0;
+}
+
 static void usage(FILE *out)
 {
     fputs("usage: cloud-worker [OPTIONS]\n"
           "Serves pipeline/stage/K/<device> through the shared subscription $share/GROUP/...,\n"
           "or on a RabbitMQ cluster (--amqp) the quorum queue pipeline.stage.K, runs the\n"
           "remaining stages and publishes results on pipeline/results/<device>.\n"
-          "options:\n" CLI_BROKER_HELP
+          "options:\n"
+          "  --config FILE     options from FILE, one 'name = value' (or 'name') per line with\n"
+          "                    the long names below; the command line wins over the "
+          "file\n" CLI_BROKER_HELP
           "  --amqp URL[,URL]  take frames over AMQP from these nodes, tried in turn\n"
           "                    (amqp://user:pass@host:port/vhost); the MQTT options are unused\n"
           "  --prefetch N      AMQP: frames per stage queue taken before acknowledging\n"
@@ -182,6 +219,7 @@ static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf,
             *p = '_';
     o->worker_id = idbuf;
     opterr = 0;
+    optind = 0; /* a full restart of getopt: the configuration may be read again (SIGHUP) */
     int opt;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (opt == 'h') {
@@ -211,17 +249,29 @@ int main(int argc, char **argv)
 {
     struct worker_opts opts;
     memset(&opts, 0, sizeof opts);
-    char idbuf[80];
-    int rc = parse_args(argc, argv, &opts, idbuf, sizeof idbuf);
-    if (rc == 1)
-        return 0;
-    if (rc != 0)
-        return 2;
+    char idbuf[80], why[300];
+    int xargc;
+    char **xargv = NULL;
+    if (cli_config_expand(argc, argv, &xargc, &xargv, why, sizeof why) != ES_OK)
+        return bad(why);
+    int rc = parse_args(xargc, xargv, &opts, idbuf, sizeof idbuf); /* opts points into xargv */
+    if (rc != 0) {
+        cli_config_free(xargv);
+        return rc == 1 ? 0 : 2;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    return worker_run(&opts, &g_stop) == ES_OK ? 0 : 1;
+    struct cmdline cmd = {argc, argv};
+    opts.reload = &g_reload;
+    opts.reread = reread;
+    opts.reread_arg = &cmd;
+    rc = worker_run(&opts, &g_stop) == ES_OK ? 0 : 1;
+    cli_config_free(xargv);
+    return rc;
 }

@@ -298,11 +298,19 @@ static enum es_err serve(struct worker *w, const volatile sig_atomic_t *stop)
 {
     int64_t next = clock_mono_us() + (int64_t)(w->o->stats_s * 1e6);
     unsigned long long last = 0;
+    sig_atomic_t reload_seen = w->o->reload ? *w->o->reload : 0;
     w->last_tick_us = clock_mono_us();
     while (!*stop) {
         if (bus_taken_over(w->bus))
             return ES_ESTOPPED;
         clock_sleep_us(SERVE_TICK_US);
+        if (w->o->reload && *w->o->reload != reload_seen && w->o->reread) {
+            reload_seen = *w->o->reload;
+            bool ok = w->o->reread(w->o->reread_arg);
+            log_msg(ok ? LOG_INFO : LOG_WARN, "WORKER-RELOAD", "%s",
+                    ok ? "configuration read again (log level)"
+                       : "configuration not reloaded: it is invalid now (see above)");
+        }
         if (!bus_paced(w->bus))
             keep_up(w); /* over AMQP the broker paces each worker by its acknowledgements */
         if (w->o->stats_s <= 0 || clock_mono_us() < next)

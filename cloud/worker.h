@@ -5,6 +5,7 @@
 #define ES_WORKER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "es_err.h"
@@ -23,6 +24,9 @@ struct worker_opts {
     double stats_s;       /* seconds between stats log lines; 0: none */
     size_t device_frames; /* frames queued per device at most (budget) */
     double device_share;  /* share of the worker's processing time one device may use */
+    const volatile sig_atomic_t *reload; /* changes on SIGHUP; NULL: never */
+    bool (*reread)(void *arg);           /* reads the configuration again (the log level) */
+    void *reread_arg;
 };
 
 /* Serves until *stop becomes nonzero, then finishes the messages already queued. Returns

@@ -70,10 +70,36 @@ static void update_slowdown(struct agent *a)
         off ? 1 : slowdown_at(&a->o->slowdown, (double)(clock_mono_us() - a->run_start_us) / 1e6);
 }
 
+/* After SIGHUP: reads the configuration again and applies what can change while running, the
+ * goal (automatic mode) and the log level. */
+static void maybe_reload(struct agent *a)
+{
+    sig_atomic_t r = a->sig->reload;
+    if (r == a->reload_seen || !a->sig->reread)
+        return;
+    a->reload_seen = r;
+    struct edge_opts fresh;
+    if (!a->sig->reread(a->sig->reread_arg, &fresh)) {
+        log_msg(LOG_WARN, "EDGE-RELOAD",
+                "configuration not reloaded: it is invalid now (see "
+                "above); keeping the running one");
+        return;
+    }
+    if (a->sched && fresh.mode == EDGE_AUTO && fresh.goal_fps != a->goal_fps &&
+        sched_set_goal(a->sched, fresh.goal_fps)) {
+        log_msg(LOG_INFO, "EDGE-RELOAD", "goal %g -> %g fps", a->goal_fps, fresh.goal_fps);
+        a->goal_fps = fresh.goal_fps;
+    } else {
+        log_msg(LOG_INFO, "EDGE-RELOAD", "configuration read again%s",
+                a->sched ? "" : " (no goal to change: not in automatic mode)");
+    }
+}
+
 /* Captures and processes one frame. ES_EEOF at the end of the source; a failure of one frame
  * is counted and logged, and the run goes on. */
 static enum es_err frame_step(struct agent *a, uint64_t seq)
 {
+    maybe_reload(a);
     update_slowdown(a);
     state_reset(&a->st);
     snprintf(a->st.device, sizeof a->st.device, "%s", a->o->device_id);
@@ -176,7 +202,7 @@ static enum es_err connect_broker(struct agent *a)
 static enum es_err start_policy(struct agent *a)
 {
     struct sched_config sc = {.nstages = a->app->nstages,
-                              .goal_fps = a->o->goal_fps,
+                              .goal_fps = a->goal_fps,
                               .start_split = a->o->split,
                               .uplink_bytes_per_s = a->uplink.bytes_per_s};
     a->sched = sched_new(&sc);
@@ -253,7 +279,8 @@ static enum es_err capture_loop(struct agent *a)
 
 enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *sig)
 {
-    struct agent a = {.o = opts, .sig = sig};
+    struct agent a = {
+        .o = opts, .sig = sig, .goal_fps = opts->goal_fps, .reload_seen = sig->reload};
     pthread_mutex_init(&a.cloud_lock, NULL);
     a.uplink.bytes_per_s = opts->uplink_kbps * 1000.0 / 8.0;
     a.camera.period_us = opts->rate > 0 ? 1e6 / opts->rate : 0;

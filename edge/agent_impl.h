@@ -38,6 +38,8 @@ struct episode {
 
 struct agent {
     const struct edge_opts *o;
+    double goal_fps;          /* automatic mode: o->goal_fps, or as reloaded (SIGHUP) */
+    sig_atomic_t reload_seen; /* sig->reload when the configuration was last read */
     const struct app *app;
     const struct agent_signals *sig;
     struct source *src;

@@ -21,6 +21,8 @@ enum {
     OPT_APP,
     OPT_QOS,
     OPT_SUB_QOS,
+    OPT_SPLIT,
+    OPT_GOAL,
     OPT_INFLIGHT,
     OPT_TIMEOUT,
     OPT_SPOOL,
@@ -39,7 +41,11 @@ void edge_usage(FILE *out)
           "  SPLIT             manual: stages 0..SPLIT-1 local, publish to\n"
           "                    pipeline/stage/SPLIT/<device-id>\n"
           "  SPLIT FPS_GOAL    automatic: start at SPLIT, move the split to meet FPS_GOAL\n"
-          "options:\n" CLI_BROKER_HELP
+          "options:\n"
+          "  --config FILE     options from FILE, one 'name = value' (or 'name') per line with\n"
+          "                    the long names below; the command line wins over the file\n"
+          "  --split K, --goal FPS  SPLIT and FPS_GOAL as options (for a config "
+          "file)\n" CLI_BROKER_HELP
           "  --device-id ID    device id, [A-Za-z0-9_-]{1,64} (default edge-<hostname>)\n"
           "  --app NAME        application: ball (default) or sensor\n"
           "  --source SPEC     synthetic[:SEED] | PATH | camera[:INDEX] (default synthetic)\n"
@@ -149,6 +155,12 @@ static int apply(struct edge_opts *o, int opt, const char *arg)
             return bad("--sub-qos must be 0 or 1");
         o->sub_qos = (int)l;
         return 0;
+    case OPT_SPLIT:
+        o->split_arg = arg;
+        return 0;
+    case OPT_GOAL:
+        o->goal_arg = arg;
+        return 0;
     case OPT_INFLIGHT:
         if (cli_parse_long(arg, 1, 4096, &l) != ES_OK)
             return bad("--inflight must be an integer 1..4096");
@@ -239,6 +251,8 @@ int edge_parse_args(int argc, char **argv, struct edge_opts *o)
         {"window", required_argument, NULL, OPT_WINDOW},
         {"qos", required_argument, NULL, OPT_QOS},
         {"sub-qos", required_argument, NULL, OPT_SUB_QOS},
+        {"split", required_argument, NULL, OPT_SPLIT},
+        {"goal", required_argument, NULL, OPT_GOAL},
         {"inflight", required_argument, NULL, OPT_INFLIGHT},
         {"result-timeout", required_argument, NULL, OPT_TIMEOUT},
         {"spool", required_argument, NULL, OPT_SPOOL},
@@ -255,6 +269,7 @@ int edge_parse_args(int argc, char **argv, struct edge_opts *o)
     if (cli_broker_defaults(&o->broker, why, sizeof why) != ES_OK)
         return bad(why);
     opterr = 0;
+    optind = 0; /* a full restart of getopt: the configuration may be read again (SIGHUP) */
     int opt;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (opt == 'h') {
@@ -269,5 +284,11 @@ int edge_parse_args(int argc, char **argv, struct edge_opts *o)
         if (rc != 0)
             return rc;
     }
-    return positionals(o, argc - optind, argv + optind);
+    /* SPLIT and FPS_GOAL on the command line win over --split and --goal (a config file). */
+    char *named[2] = {(char *)o->split_arg, (char *)o->goal_arg};
+    if (optind < argc || (!o->split_arg && !o->goal_arg))
+        return positionals(o, argc - optind, argv + optind);
+    if (!o->split_arg)
+        return bad("--goal needs a split to start from (--split K, or SPLIT)");
+    return positionals(o, o->goal_arg ? 2 : 1, named);
 }

@@ -13,8 +13,9 @@ enum edge_mode { EDGE_DEVICE_ONLY, EDGE_MANUAL, EDGE_AUTO };
 
 struct edge_opts {
     enum edge_mode mode;
-    unsigned split;  /* manual: the split; auto: the starting split */
-    double goal_fps; /* auto only */
+    unsigned split;                   /* manual: the split; auto: the starting split */
+    double goal_fps;                  /* auto only */
+    const char *split_arg, *goal_arg; /* --split and --goal as given, until checked */
     struct transport_opts broker;
     const char *device_id;
     const char *app;          /* application name, default "ball" */

@@ -58,7 +58,7 @@ static void print_window(const struct agent *a, const struct stats *s)
     const struct stats_counts *c = s->counts;
     char goal[32] = "", was[160] = "";
     if (a->o->mode == EDGE_AUTO)
-        snprintf(goal, sizeof goal, "/%g", a->o->goal_fps);
+        snprintf(goal, sizeof goal, "/%g", a->goal_fps);
     if (a->prev_split != a->split && a->reason[0])
         snprintf(was, sizeof was, " (was %u: %s)", a->prev_split, a->reason);
     fprintf(stderr,
@@ -176,7 +176,7 @@ void agent__end_window(struct agent *a, int64_t now, bool last)
     struct stats s = {
         .device = a->o->device_id,
         .auto_mode = a->o->mode == EDGE_AUTO,
-        .goal = a->o->goal_fps,
+        .goal = a->goal_fps,
         .split = a->split,
         .fps = elapsed > 0 ? (double)a->win.captured / elapsed : 0,
         .delivered_fps = elapsed > 0 ? (double)(c.results + c.fallback) / elapsed : 0,

@@ -69,6 +69,14 @@ struct sched *sched_new(const struct sched_config *cfg)
     return s;
 }
 
+bool sched_set_goal(struct sched *s, double goal_fps)
+{
+    if (!s || !(goal_fps > 0) || !isfinite(goal_fps))
+        return false;
+    s->cfg.goal_fps = goal_fps;
+    return true;
+}
+
 void sched_free(struct sched *s)
 {
     free(s);

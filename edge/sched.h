@@ -68,6 +68,10 @@ struct sched;
  * field comments) or memory runs out. The caller frees it with sched_free(). */
 struct sched *sched_new(const struct sched_config *cfg);
 
+/* Changes the goal from the next window on (a reloaded configuration); false, and no change,
+ * for a goal that is not a positive finite number. */
+bool sched_set_goal(struct sched *s, double goal_fps);
+
 /* Frees s; NULL is accepted. */
 void sched_free(struct sched *s);
 

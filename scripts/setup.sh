@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # policy-rc.d) invoke-rc.d starts nothing and returns 0, so the install does not fail there.
 packages=(build-essential cmake pkg-config git libpaho-mqtt-dev libssl-dev libopencv-dev
   libjansson-dev mosquitto mosquitto-clients rabbitmq-server librabbitmq-dev openssl clang
-  libclang-rt-dev clang-format gnuplot-nox jq shellcheck)
+  libclang-rt-dev clang-format gnuplot-nox jq shellcheck systemd)
 
 missing=()
 for p in "${packages[@]}"; do

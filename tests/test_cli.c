@@ -1,7 +1,9 @@
 /* The programs' command lines: bad input exits 2 with a one-line reason, --help exits 0, a
  * missing broker exits 1 with one line naming the address tried. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "harness.h"
@@ -10,6 +12,68 @@ static int run(const char *const argv[], const char *err_path)
 {
     pid_t pid = harness_spawn(argv, NULL, err_path);
     return harness_wait(pid, 30000);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* --config: the file's options, and the command line's over them. */
+static void config_files(const char *err)
+{
+    char conf[] = "/tmp/es-conf-XXXXXX", out[64];
+    int fd = mkstemp(conf);
+    CHECK(fd >= 0);
+    close(fd);
+    snprintf(out, sizeof out, "%s.out", conf);
+    write_file(conf, "# a device\n  device-id = cfg-cam  \nframes = 5\nquiet\n"
+                     "source = \"synthetic:7\"\n\n");
+    const char *from_file[] = {"edge-agent", "--config", conf, NULL};
+    pid_t pid = harness_spawn(from_file, out, err);
+    CHECK_EQ_INT(harness_wait(pid, 30000), 0);
+    int total = 0;
+    CHECK_EQ_INT(harness_count_lines(out, "\"device\":\"cfg-cam\"", &total), 5);
+    CHECK_EQ_INT(total, 5);
+    const char *overridden[] = {"edge-agent", "--frames", "2", "--config=", NULL};
+    char eq[96];
+    snprintf(eq, sizeof eq, "--config=%s", conf);
+    overridden[3] = eq;
+    pid = harness_spawn(overridden, out, err);
+    CHECK_EQ_INT(harness_wait(pid, 30000), 0);
+    CHECK_EQ_INT(harness_count_lines(out, "\"device\":\"cfg-cam\"", &total), 2); /* --frames 2 */
+    CHECK_EQ_INT(total, 2);
+    /* SPLIT in a file: a broker is needed, and none listens on port 1. */
+    write_file(conf, "split = 3\nhost = 127.0.0.1\nport = 1\n");
+    const char *split[] = {"edge-agent", "--config", conf, NULL};
+    CHECK_EQ_INT(run(split, err), 1);
+    CHECK_EQ_INT(harness_count_lines(err, "tcp://127.0.0.1:1", NULL), 1);
+    /* A bad line: one line naming the file and the line, exit 2; the worker reads them too. */
+    write_file(conf, "frames = 5\n--frames = 3\n");
+    CHECK_EQ_INT(run(from_file, err), 2);
+    char where[64];
+    snprintf(where, sizeof where, "%s:2:", conf);
+    CHECK_EQ_INT(harness_count_lines(err, where, &total), 1);
+    CHECK_EQ_INT(total, 1);
+    write_file(conf, "threads = zero\n");
+    const char *worker[] = {"cloud-worker", "--config", conf, NULL};
+    CHECK_EQ_INT(run(worker, err), 2);
+    CHECK_EQ_INT(harness_count_lines(err, "--threads must be", NULL), 1);
+    write_file(conf, "goal = 10\n");
+    CHECK_EQ_INT(run(from_file, err), 2);
+    CHECK_EQ_INT(harness_count_lines(err, "--goal needs a split", NULL), 1);
+    const char *twice[] = {"edge-agent", "--config", conf, "--config", conf, NULL};
+    CHECK_EQ_INT(run(twice, err), 2);
+    const char *missing[] = {"edge-agent", "--config", "/nonexistent/edge.conf", NULL};
+    CHECK_EQ_INT(run(missing, err), 2);
+    CHECK_EQ_INT(harness_count_lines(err, "/nonexistent/edge.conf", NULL), 1);
+    remove(conf);
+    remove(out);
 }
 
 int main(void)
@@ -102,6 +166,7 @@ int main(void)
     CHECK_EQ_INT(harness_count_lines(err, "amqp://[::1]", NULL), 1);
     CHECK_EQ_INT(harness_count_lines(err, "Connection refused", NULL), 1);
     CHECK_EQ_INT(harness_count_lines(err, "guest", NULL), 0); /* no credentials in logs */
+    config_files(err);
     remove(err);
     return check_exit();
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker_list.h"
 #include "log.h"
@@ -119,4 +120,158 @@ enum es_err cli_broker_option(struct transport_opts *o, int opt, const char *arg
         snprintf(why, whylen, "unknown broker option");
         return ES_EINVAL;
     }
+}
+
+#define CONFIG_LINE_MAX 1024
+#define CONFIG_OPTS_MAX 128
+
+const char *cli_config_path(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    return path;
+}
+
+/* Appends a copy of s to v (room for it is there). */
+static bool push(char **v, int *n, const char *s, size_t len)
+{
+    char *c = malloc(len + 1);
+    if (!c)
+        return false;
+    memcpy(c, s, len);
+    c[len] = '\0';
+    v[(*n)++] = c;
+    return true;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* One line of the file into v: "--name" and, when given, the value. */
+static enum es_err config_line(char *line, char **v, int *n, const char *path, int lineno,
+                               char *why, size_t whylen)
+{
+    char *s = trim(line);
+    if (!*s || *s == '#')
+        return ES_OK;
+    char *eq = strchr(s, '=');
+    char *value = NULL;
+    if (eq) {
+        *eq = '\0';
+        value = trim(eq + 1);
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+    }
+    char *name = trim(s);
+    size_t nl = strlen(name);
+    bool ok = nl > 0 && nl < 64 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == nl &&
+              name[0] != '-' && strcmp(name, "config") != 0 && (!eq || *value);
+    if (!ok) {
+        snprintf(why, whylen,
+                 "%s:%d: expected 'name = value' or 'name' with a long option's name (no "
+                 "dashes, not config)",
+                 path, lineno);
+        return ES_EINVAL;
+    }
+    char opt[70];
+    snprintf(opt, sizeof opt, "--%s", name);
+    if (!push(v, n, opt, strlen(opt)) || (value && !push(v, n, value, strlen(value))))
+        return ES_ENOMEM;
+    return ES_OK;
+}
+
+static enum es_err read_config(const char *path, char **v, int *n, char *why, size_t whylen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(why, whylen, "cannot read --config %s: %s", path, strerror(errno));
+        return ES_EINVAL;
+    }
+    char line[CONFIG_LINE_MAX];
+    enum es_err err = ES_OK;
+    for (int lineno = 1; err == ES_OK && fgets(line, sizeof line, f); lineno++) {
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            snprintf(why, whylen, "%s:%d: line longer than %d bytes", path, lineno,
+                     CONFIG_LINE_MAX - 2);
+            err = ES_EINVAL;
+        } else if (*n + 2 > CONFIG_OPTS_MAX * 2) {
+            snprintf(why, whylen, "%s: more than %d options", path, CONFIG_OPTS_MAX);
+            err = ES_EINVAL;
+        } else {
+            err = config_line(line, v, n, path, lineno, why, whylen);
+        }
+    }
+    fclose(f);
+    return err;
+}
+
+enum es_err cli_config_expand(int argc, char **argv, int *out_argc, char ***out_argv, char *why,
+                              size_t whylen)
+{
+    int given = 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        bool split = strcmp(argv[i], "--config") == 0;
+        if (split && i + 1 >= argc) {
+            snprintf(why, whylen, "--config needs a file");
+            return ES_EINVAL;
+        }
+        given += split || strncmp(argv[i], "--config=", 9) == 0;
+        i += split;
+    }
+    if (given > 1) {
+        snprintf(why, whylen, "--config given more than once");
+        return ES_EINVAL;
+    }
+    char **v = calloc((size_t)argc + 2 * CONFIG_OPTS_MAX + 1, sizeof *v);
+    int n = 0;
+    if (!v || !push(v, &n, argv[0], strlen(argv[0]))) {
+        cli_config_free(v);
+        return ES_ENOMEM;
+    }
+    const char *path = cli_config_path(argc, argv);
+    enum es_err err = path ? read_config(path, v, &n, why, whylen) : ES_OK;
+    bool options = true; /* before "--" */
+    for (int i = 1; err == ES_OK && i < argc; i++) {
+        options = options && strcmp(argv[i], "--") != 0;
+        if (options && strcmp(argv[i], "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (options && strncmp(argv[i], "--config=", 9) == 0)
+            continue;
+        if (!push(v, &n, argv[i], strlen(argv[i])))
+            err = ES_ENOMEM;
+    }
+    if (err != ES_OK) {
+        cli_config_free(v);
+        return err;
+    }
+    *out_argc = n;
+    *out_argv = v;
+    return ES_OK;
+}
+
+void cli_config_free(char **argv)
+{
+    for (char **p = argv; p && *p; p++)
+        free(*p);
+    free(argv);
 }

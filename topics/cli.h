@@ -68,4 +68,21 @@ enum es_err cli_broker_defaults(struct transport_opts *o, char *why, size_t whyl
 enum es_err cli_broker_option(struct transport_opts *o, int opt, const char *arg, char *why,
                               size_t whylen);
 
+/* --config FILE, for both programs: options from a file, one per line, "name = value" or a bare
+ * "name" for a flag, with the long option's name ("host = broker.local", "tls", "log-level =
+ * debug"); blank lines and lines starting with '#' are skipped; a value may be in double quotes.
+ * Returns in *out_argv a new argument vector: argv[0], then the file's options as "--name"
+ * "value", then the rest of argv without the --config option, so that the command line, read
+ * later, wins over the file. Without --config it is a copy of argv. The caller frees it with
+ * cli_config_free. ES_EINVAL with a one-line reason in why ("FILE:LINE: ...") for an unreadable
+ * file, a malformed line, --config given twice or without a value; ES_ENOMEM. */
+enum es_err cli_config_expand(int argc, char **argv, int *out_argc, char ***out_argv, char *why,
+                              size_t whylen);
+
+/* Frees what cli_config_expand returned. Accepts NULL. */
+void cli_config_free(char **argv);
+
+/* The file named by --config in argv, or NULL. */
+const char *cli_config_path(int argc, char **argv);
+
 #endif
