@@ -536,3 +536,12 @@ json_t *results_strip_placement(json_t *result)
         json_object_del(copy, varying[i]);
     return copy;
 }
+
+bool harness_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return false;
+    bool ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok;
+}

@@ -59,6 +59,9 @@ void harness_dump(const char *path);
  * lines. A missing file has no lines. */
 int harness_count_lines(const char *path, const char *needle, int *total);
 
+/* Writes text to the file at path (replacing it); false when it cannot. */
+bool harness_write_file(const char *path, const char *text);
+
 /* Waits until file path contains needle, or timeout_ms passes (false). */
 bool harness_wait_for_text(const char *path, const char *needle, int timeout_ms);
 

@@ -14,16 +14,6 @@ static int run(const char *const argv[], const char *err_path)
     return harness_wait(pid, 30000);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
 /* --config: the file's options, and the command line's over them. */
 static void config_files(const char *err)
 {
@@ -32,8 +22,8 @@ static void config_files(const char *err)
     CHECK(fd >= 0);
     close(fd);
     snprintf(out, sizeof out, "%s.out", conf);
-    write_file(conf, "# a device\n  device-id = cfg-cam  \nframes = 5\nquiet\n"
-                     "source = \"synthetic:7\"\n\n");
+    CHECK(harness_write_file(conf, "# a device\n  device-id = cfg-cam  \nframes = 5\nquiet\n"
+                                   "source = \"synthetic:7\"\n\n"));
     const char *from_file[] = {"edge-agent", "--config", conf, NULL};
     pid_t pid = harness_spawn(from_file, out, err);
     CHECK_EQ_INT(harness_wait(pid, 30000), 0);
@@ -49,22 +39,22 @@ static void config_files(const char *err)
     CHECK_EQ_INT(harness_count_lines(out, "\"device\":\"cfg-cam\"", &total), 2); /* --frames 2 */
     CHECK_EQ_INT(total, 2);
     /* SPLIT in a file: a broker is needed, and none listens on port 1. */
-    write_file(conf, "split = 3\nhost = 127.0.0.1\nport = 1\n");
+    CHECK(harness_write_file(conf, "split = 3\nhost = 127.0.0.1\nport = 1\n"));
     const char *split[] = {"edge-agent", "--config", conf, NULL};
     CHECK_EQ_INT(run(split, err), 1);
     CHECK_EQ_INT(harness_count_lines(err, "tcp://127.0.0.1:1", NULL), 1);
     /* A bad line: one line naming the file and the line, exit 2; the worker reads them too. */
-    write_file(conf, "frames = 5\n--frames = 3\n");
+    CHECK(harness_write_file(conf, "frames = 5\n--frames = 3\n"));
     CHECK_EQ_INT(run(from_file, err), 2);
     char where[64];
     snprintf(where, sizeof where, "%s:2:", conf);
     CHECK_EQ_INT(harness_count_lines(err, where, &total), 1);
     CHECK_EQ_INT(total, 1);
-    write_file(conf, "threads = zero\n");
+    CHECK(harness_write_file(conf, "threads = zero\n"));
     const char *worker[] = {"cloud-worker", "--config", conf, NULL};
     CHECK_EQ_INT(run(worker, err), 2);
     CHECK_EQ_INT(harness_count_lines(err, "--threads must be", NULL), 1);
-    write_file(conf, "goal = 10\n");
+    CHECK(harness_write_file(conf, "goal = 10\n"));
     CHECK_EQ_INT(run(from_file, err), 2);
     CHECK_EQ_INT(harness_count_lines(err, "--goal needs a split", NULL), 1);
     const char *twice[] = {"edge-agent", "--config", conf, "--config", conf, NULL};

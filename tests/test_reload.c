@@ -9,16 +9,6 @@
 #include "clock.h"
 #include "harness.h"
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
 /* The "goal" of the last stats message of device, or -1. */
 static double last_goal(struct collector *c, const char *device)
 {
@@ -45,9 +35,9 @@ int main(void)
              "# automatic mode from the file\nsplit = 3\ngoal = 10\nhost = 127.0.0.1\nport = %d\n"
              "device-id = svc-01\nrate = 30\nwindow = 0.5\nquiet\n",
              b.port);
-    write_file(conf, text);
+    CHECK(harness_write_file(conf, text));
     snprintf(text, sizeof text, "host = 127.0.0.1\nport = %d\nthreads = 1\n", b.port);
-    write_file(wconf, text);
+    CHECK(harness_write_file(wconf, text));
     const char *wargv[] = {"cloud-worker", "--config", wconf, "--worker-id", "w-svc", NULL};
     pid_t w = harness_spawn(wargv, NULL, wlog);
     CHECK(harness_wait_for_text(wlog, "WORKER-READY", 10000));
@@ -63,7 +53,7 @@ int main(void)
              "split = 3\ngoal = 25\nhost = 127.0.0.1\nport = %d\ndevice-id = svc-01\nrate = "
              "30\nwindow = 0.5\nquiet\nlog-level = debug\n",
              b.port);
-    write_file(conf, text);
+    CHECK(harness_write_file(conf, text));
     kill(e, SIGHUP);
     CHECK(harness_wait_for_text(log, "EDGE-RELOAD goal 10 -> 25 fps", 5000));
     size_t seen = collector_count(stats, "svc-01");
@@ -73,13 +63,13 @@ int main(void)
            last_goal(stats, "svc-01"));
 
     /* An invalid file now: the running configuration stays, with one warning. */
-    write_file(conf, "goal = fast\n");
+    CHECK(harness_write_file(conf, "goal = fast\n"));
     kill(e, SIGHUP);
     CHECK(harness_wait_for_text(log, "configuration not reloaded", 5000));
     CHECK_EQ_INT(harness_wait(e, 60000), 0);
     CHECK_EQ_INT(harness_summary(log, "lost"), 0);
 
-    write_file(wconf, "threads = 1\nlog-level = debug\n");
+    CHECK(harness_write_file(wconf, "threads = 1\nlog-level = debug\n"));
     kill(w, SIGHUP);
     CHECK(harness_wait_for_text(wlog, "WORKER-RELOAD configuration read again", 5000));
     CHECK_EQ_INT(harness_stop(w, 10000), 0);
