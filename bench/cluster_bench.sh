@@ -268,6 +268,8 @@ step() {
   printf '| %-9s | %11s | %9s | %7s | %7s | %5s | %12s | %14s | %13s | %15s | %14s |\n' "$engine" \
     "$label" "${r[results_per_s]}" "${r[p50_ms]}" "${r[p99_ms]}" "${r[lost]}" "$cpu" "$rss" "$wcpu" \
     "${r[gen_cpu_pct]}" "$pressure" >>"$tmp/rows"
+  # The first try of each N goes to the plot (a retry is noted in the table).
+  [ "$label" != "$1" ] || echo "$engine,$1,${r[results_per_s]},${r[p50_ms]},${r[p99_ms]},${r[lost]},$cpu,$rss" >>"$tmp/csv"
   say "$engine N=$label: results/s ${r[results_per_s]} p50 ${r[p50_ms]} ms p99 ${r[p99_ms]} ms lost ${r[lost]} broker CPU $cpu% RSS $rss MiB"
   [ "${r[dup]}" = 0 ] || echo "- $engine N=$label: ${r[dup]} duplicate results." >>"$tmp/notes"
   [ "${r[foreign]}" = 0 ] || echo "- $engine N=$label: ${r[foreign]} results of earlier frames (a previous step's stragglers) arrived and were not counted." >>"$tmp/notes"
@@ -278,6 +280,7 @@ step() {
 }
 
 : >"$tmp/rows"
+echo "engine,devices,results_per_s,p50_ms,p99_ms,lost,broker_cpu_pct,broker_rss_mib" >"$tmp/csv"
 : >"$tmp/notes"
 : >"$tmp/best"
 started=$SECONDS
@@ -304,6 +307,33 @@ for engine in $engines; do
   echo "| $engine | $best |" >>"$tmp/best"
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# plot CSV PNG: p99 latency and broker CPU against the number of devices, one line per engine.
+plot() {
+  command -v gnuplot >/dev/null || { say "gnuplot not found: $1 not plotted"; return 0; }
+  local term="pngcairo size 1000,450 font 'Sans,10'" engines_in
+  gnuplot -e "set terminal pngcairo" 2>/dev/null || term="png size 1000,450"
+  engines_in=$(tail -n +2 "$1" | cut -d, -f1 | uniq | tr '\n' ' ')
+  gnuplot <<GP
+set terminal $term
+set output "$2"
+set datafile separator ","
+set key top left box opaque
+set grid
+set logscale x 2
+set xlabel "simulated devices at $RATE frames/s each (log scale)"
+set multiplot layout 1,2 title "Brokers under many devices (split $SPLIT, $WORKERS workers, one $(nproc)-core machine)"
+set logscale y
+set ylabel "p99 latency, ms (log scale)"
+plot for [e in "$engines_in"] "$1" using (strcol(1) eq e ? \$2 : NaN):5 with linespoints lw 2 title e, \
+     $P99_MAX_MS with lines dt 2 lc rgb "black" title "$P99_MAX_MS ms"
+unset logscale y
+set ylabel "broker CPU, % of one core"
+plot for [e in "$engines_in"] "$1" using (strcol(1) eq e ? \$2 : NaN):7 with linespoints lw 2 title e
+unset multiplot
+GP
+  say "plot in $2"
+}
 
 report=$tmp/report.md
 {
@@ -340,5 +370,7 @@ report=$tmp/report.md
 } >"$report"
 mkdir -p "$(dirname "$out")"
 cp "$report" "$out"
+cp "$tmp/csv" "${out%.md}.csv"
 cat "$report"
-say "$((SECONDS - started)) s; table in $out"
+plot "${out%.md}.csv" "${out%.md}.png"
+say "$((SECONDS - started)) s; table in $out, data in ${out%.md}.csv"
