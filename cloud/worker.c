@@ -68,14 +68,14 @@ static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, s
     if (res == FAIRQ_FULL)
         return false; /* the bus delivers it again later */
     atomic_fetch_add(&w->received, 1);
-    if (res == FAIRQ_OVER_BUDGET)
+    if (res == FAIRQ_OVER_BUDGET) {
         bus_drop(w->bus, tag);
-    if (res == FAIRQ_OVER_BUDGET)
         log_limited(&w->budget_log, LOG_WARN, "WORKER-OVER-BUDGET",
                     "device %s is over its budget (%zu frames queued or %.0f%% of the worker's "
                     "time): frame on %s dropped",
                     device[0] ? device : "(none)", w->o->device_frames, w->o->device_share * 100,
                     topic);
+    }
     return true;
 }
 

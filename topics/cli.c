@@ -125,7 +125,8 @@ enum es_err cli_broker_option(struct transport_opts *o, int opt, const char *arg
 #define CONFIG_LINE_MAX 1024
 #define CONFIG_OPTS_MAX 128
 
-const char *cli_config_path(int argc, char **argv)
+/* The file named by --config before any "--" in argv, or NULL. */
+static const char *config_path(int argc, char **argv)
 {
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
@@ -246,7 +247,7 @@ enum es_err cli_config_expand(int argc, char **argv, int *out_argc, char ***out_
         cli_config_free(v);
         return ES_ENOMEM;
     }
-    const char *path = cli_config_path(argc, argv);
+    const char *path = config_path(argc, argv);
     enum es_err err = path ? read_config(path, v, &n, why, whylen) : ES_OK;
     bool options = true; /* before "--" */
     for (int i = 1; err == ES_OK && i < argc; i++) {

@@ -82,7 +82,4 @@ enum es_err cli_config_expand(int argc, char **argv, int *out_argc, char ***out_
 /* Frees what cli_config_expand returned. Accepts NULL. */
 void cli_config_free(char **argv);
 
-/* The file named by --config in argv, or NULL. */
-const char *cli_config_path(int argc, char **argv);
-
 #endif
