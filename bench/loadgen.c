@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "registry.h"
 #include "broker_list.h"
 #include "cli.h"
 #include "clock.h"

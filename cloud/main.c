@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "registry.h"
 #include "topic.h"
 #include "worker.h"
 
@@ -23,6 +24,7 @@ enum {
     OPT_AMQP,
     OPT_PREFETCH,
     OPT_SLOWDOWN,
+    OPT_APP,
 };
 
 static volatile sig_atomic_t g_stop;
@@ -92,6 +94,8 @@ static void usage(FILE *out)
           "  --device-share F  share of the processing time one device may use per second\n"
           "                    (default 0.5; 1: no limit)\n"
           "  --slowdown F      emulate a machine F times slower (F >= 1, default 1)\n"
+          "  --app FILE        also serve the application of this plugin (a .so exporting\n"
+          "                    edgesplit_plugin); repeat for more. Built-in ones: ball, sensor\n"
           "  --log-level L     error, warn, info (default) or debug\n"
           "  --help            this text\n",
           out);
@@ -157,6 +161,18 @@ static int apply(struct worker_opts *o, int opt, const char *arg)
             return bad("--prefetch must be an integer 1..65535");
         o->prefetch = (unsigned)l;
         return 0;
+    case OPT_APP: {
+        const struct app *app;
+        char msg[512];
+        if (!app_spec_is_path(arg)) {
+            if (app_find(arg))
+                return 0; /* built in: served anyway */
+            return bad("--app takes a plugin file (a path with a '/' or ending in .so)");
+        }
+        if (app_open(arg, &app, msg, sizeof msg) != ES_OK)
+            return bad(msg);
+        return 0;
+    }
     case OPT_SLOWDOWN:
         if (cli_parse_double(arg, 1, 1000, &o->slowdown) != ES_OK)
             return bad("--slowdown must be a number in 1..1000");
@@ -196,6 +212,7 @@ static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf,
         {"amqp", required_argument, NULL, OPT_AMQP},
         {"prefetch", required_argument, NULL, OPT_PREFETCH},
         {"slowdown", required_argument, NULL, OPT_SLOWDOWN},
+        {"app", required_argument, NULL, OPT_APP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };

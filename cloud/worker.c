@@ -1,5 +1,6 @@
 #include "worker.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "registry.h"
 #include "clock.h"
 #include "log.h"
 #include "fairq.h"
@@ -19,8 +21,8 @@
 /* The window of the per-device processing-time budget. */
 #define CPU_WINDOW_US 1000000
 #define ALL_STAGES 0xfffeu
-/* Frame states a thread keeps, one per built-in application (app_all order). */
-#define MAX_APPS 8
+/* Frame states a thread keeps, one per known application (app_all order). */
+#define MAX_APPS APP_MAX
 /* On stop: how long nothing may arrive before the queue is closed, and the longest wait. */
 #define DRAIN_QUIET_US 200000
 #define DRAIN_MAX_US 5000000
@@ -30,6 +32,8 @@
 #define BEHIND_US 200000
 #define REJOIN_US 1000000
 #define SERVE_TICK_US 10000
+/* How often the worker publishes its load (pipeline/stats/<worker-id>) for dashboards. */
+#define LOAD_PERIOD_US 2000000
 
 struct worker {
     const struct worker_opts *o;
@@ -42,6 +46,7 @@ struct worker {
     struct log_limit malformed_log, forged_log, budget_log;
     atomic_ullong failed;      /* a stage failed */
     atomic_ullong unpublished; /* the result could not be published (not connected) */
+    atomic_ullong busy_us;     /* time the threads spent on messages */
     bool serving;              /* subscribed to the stage topics (main thread only) */
     int64_t behind_since_us;
     int64_t rejoin_us;    /* not before: behind again resets it */
@@ -212,8 +217,10 @@ static void *thread_main(void *arg)
     struct thread_ctx *c = arg;
     struct msg *m;
     while ((m = fairq_pop(c->w->q)) != NULL) {
+        int64_t t0 = clock_mono_us();
         process(c, m);
         free(m);
+        atomic_fetch_add(&c->w->busy_us, (unsigned long long)(clock_mono_us() - t0));
     }
     for (unsigned i = 0; i < MAX_APPS; i++)
         state_release(&c->states[i]);
@@ -247,6 +254,41 @@ static void log_stats(struct worker *w)
             (unsigned long long)atomic_load(&w->failed),
             (unsigned long long)atomic_load(&w->unpublished), fairq_depth(w->q),
             (unsigned long long)bus_redelivered(w->bus));
+}
+
+/* What the load report compares with the one before. */
+struct load_mark {
+    int64_t at_us;
+    unsigned long long processed, busy_us;
+};
+
+/* Publishes the worker's load since the last report (best effort, QoS 0) on
+ * pipeline/stats/<worker-id>: {"role":"worker", ...}, for dashboards. */
+static void publish_load(struct worker *w, struct load_mark *last)
+{
+    struct load_mark now = {clock_mono_us(), atomic_load(&w->processed), atomic_load(&w->busy_us)};
+    double dt = (double)(now.at_us - last->at_us) / 1e6;
+    char topic[TOPIC_MAX];
+    if (dt <= 0 || topic_stats(topic, sizeof topic, w->o->worker_id) != ES_OK)
+        return;
+    json_t *stages = json_array();
+    for (unsigned k = 1; k < STATE_MAX_STAGES && stages; k++)
+        if (w->serving && (w->o->stages & (1u << k)))
+            json_array_append_new(stages, json_integer(k));
+    double busy = (double)(now.busy_us - last->busy_us) / 1e6 / dt / w->o->threads;
+    json_t *obj = json_pack("{s:s,s:s,s:f,s:I,s:f,s:I,s:i,s:f,s:I,s:o?}", "role", "worker",
+                            "worker", w->o->worker_id, "window_s", round(dt * 1000) / 1000,
+                            "processed", (json_int_t)now.processed, "results_per_s",
+                            round((double)(now.processed - last->processed) / dt * 10) / 10,
+                            "queued", (json_int_t)fairq_depth(w->q), "threads", (int)w->o->threads,
+                            "busy", round((busy > 1 ? 1 : busy) * 1000) / 1000, "redelivered",
+                            (json_int_t)bus_redelivered(w->bus), "stages", stages);
+    char *text = result_dump(obj);
+    if (text)
+        bus_publish(w->bus, topic, text, strlen(text));
+    free(text);
+    json_decref(obj);
+    *last = now;
 }
 
 /* Why the worker is behind now, or NULL: a frame waited too long in its queue, or the worker
@@ -298,6 +340,7 @@ static enum es_err serve(struct worker *w, const volatile sig_atomic_t *stop)
 {
     int64_t next = clock_mono_us() + (int64_t)(w->o->stats_s * 1e6);
     unsigned long long last = 0;
+    struct load_mark load = {clock_mono_us(), atomic_load(&w->processed), atomic_load(&w->busy_us)};
     sig_atomic_t reload_seen = w->o->reload ? *w->o->reload : 0;
     w->last_tick_us = clock_mono_us();
     while (!*stop) {
@@ -313,6 +356,8 @@ static enum es_err serve(struct worker *w, const volatile sig_atomic_t *stop)
         }
         if (!bus_paced(w->bus))
             keep_up(w); /* over AMQP the broker paces each worker by its acknowledgements */
+        if (clock_mono_us() - load.at_us >= LOAD_PERIOD_US)
+            publish_load(w, &load);
         if (w->o->stats_s <= 0 || clock_mono_us() < next)
             continue;
         next += (int64_t)(w->o->stats_s * 1e6);

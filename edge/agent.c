@@ -7,6 +7,7 @@
 #include "agent_impl.h"
 #include "clock.h"
 #include "log.h"
+#include "registry.h"
 #include "result.h"
 #include "source.h"
 
@@ -211,7 +212,7 @@ static enum es_err start_policy(struct agent *a)
 
 static enum es_err agent_setup(struct agent *a)
 {
-    a->app = app_find(a->o->app);
+    a->app = a->o->application ? a->o->application : app_find(a->o->app);
     if (!a->app) {
         log_msg(LOG_ERROR, "EDGE-APP", "unknown application %s", a->o->app);
         return ES_EAPP;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "registry.h"
 #include "cli.h"
 #include "log.h"
 #include "topic.h"
@@ -47,7 +48,8 @@ void edge_usage(FILE *out)
           "  --split K, --goal FPS  SPLIT and FPS_GOAL as options (for a config "
           "file)\n" CLI_BROKER_HELP
           "  --device-id ID    device id, [A-Za-z0-9_-]{1,64} (default edge-<hostname>)\n"
-          "  --app NAME        application: ball (default) or sensor\n"
+          "  --app NAME|FILE   application: ball (default), sensor, or a plugin (a .so file\n"
+          "                    exporting edgesplit_plugin; the workers must load it too)\n"
           "  --source SPEC     synthetic[:SEED] | PATH | camera[:INDEX] (default synthetic)\n"
           "  --frames N        stop after N frames\n"
           "  --rate FPS        pace capture like a camera running at FPS\n"
@@ -211,9 +213,11 @@ static int apply(struct edge_opts *o, int opt, const char *arg)
 /* Reads SPLIT and FPS_GOAL once the application (and so its stage count) is known. */
 static int positionals(struct edge_opts *o, int n, char **args)
 {
-    const struct app *app = app_find(o->app);
-    if (!app)
-        return bad("--app must name a built-in application (ball, sensor)");
+    const struct app *app;
+    char why[512];
+    if (app_open(o->app, &app, why, sizeof why) != ES_OK)
+        return bad(why);
+    o->application = app;
     if (n > 2)
         return bad("too many arguments: expected [SPLIT [FPS_GOAL]]");
     if (n == 0) {

@@ -9,6 +9,8 @@
 #include "emulate.h"
 #include "transport.h"
 
+struct app;
+
 enum edge_mode { EDGE_DEVICE_ONLY, EDGE_MANUAL, EDGE_AUTO };
 
 struct edge_opts {
@@ -18,22 +20,23 @@ struct edge_opts {
     const char *split_arg, *goal_arg; /* --split and --goal as given, until checked */
     struct transport_opts broker;
     const char *device_id;
-    const char *app;          /* application name, default "ball" */
-    const char *source;       /* NULL: the application's default */
-    uint64_t frames;          /* 0: until the source ends or a signal */
-    double rate;              /* 0: as fast as possible */
-    struct slowdown slowdown; /* emulated device slowness, possibly changing over time */
-    double uplink_kbps;       /* emulated uplink cap in kbit/s; 0: none */
-    double window_s;          /* measurement window */
-    int qos;                  /* for stage payloads */
-    int sub_qos;              /* for the results and status subscriptions */
-    unsigned inflight;        /* frames in flight at most */
-    double result_timeout_s;  /* longest wait for a result after one publish of a frame */
-    const char *spool_dir;    /* NULL: the store-and-forward buffer is in memory */
-    size_t buffer_entries;    /* store-and-forward buffer bound, entries */
-    size_t buffer_bytes;      /* and payload bytes */
-    unsigned annotate_every;  /* 0: never ask for annotated frames */
-    bool quiet;               /* no throughput lines */
+    const char *app;               /* application name or plugin file, default "ball" */
+    const struct app *application; /* what app names, set by edge_parse (registry.h) */
+    const char *source;            /* NULL: the application's default */
+    uint64_t frames;               /* 0: until the source ends or a signal */
+    double rate;                   /* 0: as fast as possible */
+    struct slowdown slowdown;      /* emulated device slowness, possibly changing over time */
+    double uplink_kbps;            /* emulated uplink cap in kbit/s; 0: none */
+    double window_s;               /* measurement window */
+    int qos;                       /* for stage payloads */
+    int sub_qos;                   /* for the results and status subscriptions */
+    unsigned inflight;             /* frames in flight at most */
+    double result_timeout_s;       /* longest wait for a result after one publish of a frame */
+    const char *spool_dir;         /* NULL: the store-and-forward buffer is in memory */
+    size_t buffer_entries;         /* store-and-forward buffer bound, entries */
+    size_t buffer_bytes;           /* and payload bytes */
+    unsigned annotate_every;       /* 0: never ask for annotated frames */
+    bool quiet;                    /* no throughput lines */
     char device_buf[65];
 };
 

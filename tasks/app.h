@@ -1,19 +1,56 @@
 /* The task interface: an application is a table of stages run in order over one frame state.
+ * This header, state.h and es_err.h are the public interface (installed as
+ * <edgesplit/app.h>, <edgesplit/state.h>, <edgesplit/es_err.h>; link with libedgesplit,
+ * `pkg-config --cflags --libs edgesplit`). They know nothing of MQTT or OpenCV.
  *
- * Each stage declares the fields it reads and writes as bit masks (bit i = field i). From those
- * declarations the framework knows which fields a split K must ship (app_live_fields): only the
- * fields some stage at or after K still reads before rewriting them. A stage that reads a field
- * only when the frame asks for an annotated image declares it in reads_annotated.
+ * The contracts an application (built in, or a plugin: see the end of this file) must keep:
  *
- * The first stage produces the frame (it owns the sensor) and always runs on the device; the last
- * stage turns the state into the application's result and always runs where the result is
- * published. A stage may end a frame early by setting STATE_ENDED in st->flags: the remaining
- * stages are skipped, except the last, so every frame still ends as exactly one result. */
+ * Fields and masks. Each stage declares the fields it reads and writes as bit masks (bit i =
+ * field i, FIELD_BIT). From those declarations the framework knows which fields a split K must
+ * ship (app_live_fields): only the fields some stage at or after K still reads before rewriting
+ * them. The declarations must be exact: a field read but not declared is missing on the worker
+ * when the split falls before the stage; a field written but not declared is not shipped. A
+ * stage that reads a field only when the frame asks for an annotated image declares it in
+ * reads_annotated. A stage may read only fields an earlier stage writes (app_check).
+ *
+ * Stages are pure. A stage's output depends only on the fields it reads and the frame header
+ * (device, seq, captured_us, flags): no globals, no state kept between calls, no clock or random
+ * source other than the header (seed generators from seq). The same frame then gives the same
+ * result at every split, on the device or on any worker. Workers run one stage function on many
+ * threads at once, each on its own struct state: stages must be thread-safe.
+ *
+ * The first and the last stage. The first stage produces the frame (it owns the sensor) and always
+ * runs on the device: it gets io->source when the application reads frames from a source
+ * (source_default not NULL), else it makes the frame from the header (a sensor read). The last
+ * stage turns the state into the application's result: it sets io->result to a new JSON object
+ * (Jansson) with the application's own members, and always runs where the result is published.
+ * The framework adds device, seq, split, captured_us, completed_us, worker, stage_us and fallback;
+ * members of those names are dropped from io->result. When the frame has STATE_WANT_FRAME the last
+ * stage may set io->jpeg (malloc'd) to an annotated picture.
+ *
+ * Ending early. A stage may end a frame early by setting STATE_ENDED in st->flags: the remaining
+ * stages are skipped, except the last, so every frame still ends as exactly one result. The last
+ * stage must then cope with the fields the skipped stages never wrote (state_numbers and the
+ * others return NULL for an absent field).
+ *
+ * Memory. The state owns every field's buffer and keeps it between frames; a stage asks for room
+ * with state_put_image / state_put_polylines / state_put_numbers and never frees a field. A
+ * steady stream of same-sized frames then allocates nothing after the first one.
+ *
+ * Errors. A stage returns ES_OK, or an es_err naming the failure (ES_EINVAL for a missing or
+ * malformed input field, ES_ENOMEM, ES_ECV for an image-processing failure). The frame is then
+ * dropped, logged and counted where it ran; it is not retried. The first stage returns ES_EEOF
+ * when its source has no more frames, which ends the run. A stage must not exit, abort, or block
+ * on anything but its own computation and, for the first stage, its source.
+ *
+ * Limits. app_limits bounds what a received frame may hold; the wire decoder enforces it before it
+ * allocates anything, so a peer cannot make a worker expand a small message into a huge one. */
 #ifndef ES_APP_H
 #define ES_APP_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "state.h"
@@ -79,11 +116,13 @@ uint32_t app_live_fields(const struct app *app, unsigned k, bool annotate);
  * Stages use it for float32 values (e.g. from OpenCV) before json_real. */
 double app_float(float v);
 
-/* Looks an application up by name among the built-in ones; NULL if none. */
-const struct app *app_find(const char *name);
-
-/* The built-in applications, NULL-terminated, for help texts and tests. */
-const struct app *const *app_all(void);
+/* Checks that app is a table the framework can run: a name of [a-z0-9_]{1,32}; 1 to
+ * STATE_MAX_FIELDS fields, each named [a-z0-9_]{1,32}, names distinct, of a known type; 2 to
+ * STATE_MAX_STAGES stages, each named and with a function; masks naming declared fields only;
+ * the first stage reading nothing; every stage reading only fields an earlier stage writes;
+ * limits within the framework's. Returns true, or false with one line in why (n bytes). Plugin
+ * authors can call it in their own tests. */
+bool app_check(const struct app *app, char *why, size_t n);
 
 /* Called by app_run after each stage with the time it took, so a program can emulate a slower
  * device or record timings. */
@@ -94,5 +133,25 @@ typedef void (*stage_hook_fn)(void *arg, unsigned stage, int64_t took_us);
  * remaining stages are not run) or ES_OK. */
 enum es_err app_run(struct stage_io *io, unsigned from, unsigned to, stage_hook_fn hook,
                     void *hook_arg);
+
+/* --- Plugins -----------------------------------------------------------------------------------
+ * An application built as a shared library (`edge-agent --app ./libmine.so`, `cloud-worker --app
+ * ./libmine.so`) exports exactly one symbol, ES_PLUGIN_SYMBOL, a struct es_plugin naming its
+ * table. Write ES_PLUGIN(my_app); at file scope of one source file. The programs refuse a library
+ * whose abi differs from theirs (rebuild it against the installed headers), whose symbol is
+ * missing or whose table fails app_check, with one line and exit status 2. The name in the table
+ * goes on the wire: the edge and the workers must load the same plugin. */
+#define ES_PLUGIN_ABI 1u
+#define ES_PLUGIN_SYMBOL "edgesplit_plugin"
+
+struct es_plugin {
+    uint32_t abi;      /* ES_PLUGIN_ABI of the headers it was built with */
+    uint32_t app_size; /* sizeof(struct app) of those headers */
+    const struct app *app;
+};
+
+#define ES_PLUGIN(app_)                                                                            \
+    __attribute__((visibility("default"))) const struct es_plugin edgesplit_plugin = {             \
+        ES_PLUGIN_ABI, (uint32_t)sizeof(struct app), &(app_)}
 
 #endif

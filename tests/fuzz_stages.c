@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "registry.h"
 #include "log.h"
 #include "wire.h"
 

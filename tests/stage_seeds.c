@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "registry.h"
 #include "source.h"
 #include "seeds.h"
 #include "wire.h"

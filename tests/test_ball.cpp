@@ -5,6 +5,7 @@ extern "C" {
 #include "ball/ball.h"
 #include "ball/cv_adapter.h"
 #include "clock.h"
+#include "registry.h"
 #include "source.h"
 }
 #include "check.h"

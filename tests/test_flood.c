@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "registry.h"
 #include "check.h"
 #include "clock.h"
 #include "harness.h"

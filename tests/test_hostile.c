@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "app.h"
+#include "registry.h"
 #include "check.h"
 #include "harness.h"
 #include "source.h"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "registry.h"
 #include "check.h"
 #include "harness.h"
 #include "source.h"

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "app.h"
+#include "registry.h"
 #include "secure.h"
 #include "source.h"
 #include "wire.h"
