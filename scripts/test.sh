@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the suite, the hardening check of the
-# programs, the suite again under AddressSanitizer + UndefinedBehaviorSanitizer, the wire
-# decoder's and the stages' fuzzers for a short time (scripts/fuzz.sh), the systemd units
-# (scripts/check-units.sh), the formatting check and shellcheck on the scripts. Each test starts
-# its own mosquitto on a free port.
+# programs, the systemd units (scripts/check-units.sh), the Debian packages (scripts/check-deb.sh:
+# built, installed with dpkg -i, run from /usr/bin, removed), the suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the wire decoder's and the stages' fuzzers for a
+# short time (scripts/fuzz.sh), the formatting check and shellcheck on the scripts. Each test
+# starts its own mosquitto on a free port.
 # Usage: scripts/test.sh        (FUZZ_SECONDS=40 per fuzzer by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ scripts/setup.sh build
 ctest --test-dir build --output-on-failure -j"$jobs"
 scripts/check-hardening.sh build/bin
 scripts/check-units.sh build/bin
+scripts/check-deb.sh build
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DES_SANITIZE=ON >/dev/null
