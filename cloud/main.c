@@ -1,30 +1,35 @@
 /* cloud-worker: runs the stages an edge device offloaded and publishes the results. */
 #include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "log.h"
 #include "registry.h"
 #include "topic.h"
 #include "worker.h"
 
 enum {
-    OPT_GROUP = 2000,
+    OPT_GROUP = CLI_PROGRAM_OPT,
     OPT_ID,
     OPT_STAGES,
     OPT_THREADS,
     OPT_QOS,
     OPT_STATS,
-    OPT_LOG,
     OPT_DEVICE_FRAMES,
     OPT_DEVICE_SHARE,
     OPT_AMQP,
     OPT_PREFETCH,
     OPT_SLOWDOWN,
     OPT_APP,
+};
+
+/* The worker's options, and the buffer of its default id. */
+struct worker_cli {
+    struct worker_opts w;
+    char id_buf[80];
 };
 
 static volatile sig_atomic_t g_stop;
@@ -43,30 +48,12 @@ static void on_hup(int sig)
     g_reload++;
 }
 
-/* The command line as given, to read it (and its --config file) again on SIGHUP. */
-struct cmdline {
-    int argc;
-    char **argv;
-};
-
-static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf, size_t idlen);
-
-/* Reads the configuration again; only the log level (set while parsing) changes at run time. */
+/* Reads the configuration again (SIGHUP); only the log level (set while parsing) changes at run
+ * time. */
 static bool reread(void *arg)
 {
-    const struct cmdline *c = arg;
-    int xargc;
-    char **xargv = NULL, why[300], idbuf[80];
-    if (cli_config_expand(c->argc, c->argv, &xargc, &xargv, why, sizeof why) != ES_OK) {
-        fprintf(stderr, "cloud-worker: %s\n", why);
-        return false;
-    }
-    struct worker_opts fresh;
-    memset(&fresh, 0, sizeof fresh);
-    log_set_level(LOG_INFO); /* the default, unless the configuration says otherwise */
-    int rc = parse_args(xargc, xargv, &fresh, idbuf, sizeof idbuf);
-    cli_config_free(xargv);
-    return rc == 0;
+    struct worker_cli fresh;
+    return cli_reread(arg, &fresh);
 }
 
 static void usage(FILE *out)
@@ -101,124 +88,92 @@ static void usage(FILE *out)
           out);
 }
 
-static int bad(const char *why)
+/* Applies one of the worker's own options (cli_program.apply). */
+static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t whylen)
 {
-    fprintf(stderr, "cloud-worker: %s (try --help)\n", why);
-    return 2;
-}
-
-static int apply(struct worker_opts *o, int opt, const char *arg)
-{
-    char why[160];
+    struct worker_opts *o = &((struct worker_cli *)opts)->w;
     long l;
     switch (opt) {
     case OPT_GROUP:
-        if (!topic_valid_id(arg))
-            return bad("--group must match [A-Za-z0-9_-]{1,64}");
+        if (cli_check_id("--group", arg, why, whylen) != ES_OK)
+            return ES_EINVAL;
         o->group = arg;
-        return 0;
+        return ES_OK;
     case OPT_ID:
-        if (!topic_valid_id(arg))
-            return bad("--worker-id must match [A-Za-z0-9_-]{1,64}");
+        if (cli_check_id("--worker-id", arg, why, whylen) != ES_OK)
+            return ES_EINVAL;
         o->worker_id = arg;
-        return 0;
+        return ES_OK;
     case OPT_STAGES:
         if (topic_parse_stage_list(arg, 16, &o->stages) != ES_OK || !o->stages)
-            return bad("--stages must be all, K or a list like 1,3-5 (K in 1..15)");
-        return 0;
+            return cli_fail(why, whylen,
+                            "--stages must be all, K or a list like 1,3-5 (K in 1..15)");
+        return ES_OK;
     case OPT_THREADS:
         if (cli_parse_long(arg, 1, 256, &l) != ES_OK)
-            return bad("--threads must be an integer 1..256");
+            return cli_fail(why, whylen, "--threads must be an integer 1..256");
         o->threads = (unsigned)l;
-        return 0;
+        return ES_OK;
     case OPT_QOS:
         if (cli_parse_long(arg, 0, 1, &l) != ES_OK)
-            return bad("--qos must be 0 or 1");
+            return cli_fail(why, whylen, "--qos must be 0 or 1");
         o->qos = (int)l;
-        return 0;
+        return ES_OK;
     case OPT_DEVICE_FRAMES:
         if (cli_parse_long(arg, 1, 100000, &l) != ES_OK)
-            return bad("--device-frames must be an integer 1..100000");
+            return cli_fail(why, whylen, "--device-frames must be an integer 1..100000");
         o->device_frames = (size_t)l;
-        return 0;
+        return ES_OK;
     case OPT_DEVICE_SHARE:
         if (cli_parse_double(arg, 0.01, 1, &o->device_share) != ES_OK)
-            return bad("--device-share must be a number in 0.01..1");
-        return 0;
+            return cli_fail(why, whylen, "--device-share must be a number in 0.01..1");
+        return ES_OK;
     case OPT_AMQP: {
         for (const char *p = arg; *p;) {
             size_t len = strcspn(p, ",");
             if (strncmp(p, "amqp://", 7) != 0 || len <= 7)
-                return bad("--amqp takes URLs amqp://user:pass@host:port/vhost, comma-separated "
-                           "(amqps is not supported)");
+                return cli_fail(
+                    why, whylen,
+                    "--amqp takes URLs amqp://user:pass@host:port/vhost, comma-separated "
+                    "(amqps is not supported)");
             p += len + (p[len] == ',');
         }
         o->amqp = arg;
-        return 0;
+        return ES_OK;
     }
     case OPT_PREFETCH:
         if (cli_parse_long(arg, 1, 65535, &l) != ES_OK)
-            return bad("--prefetch must be an integer 1..65535");
+            return cli_fail(why, whylen, "--prefetch must be an integer 1..65535");
         o->prefetch = (unsigned)l;
-        return 0;
+        return ES_OK;
     case OPT_APP: {
         const struct app *app;
-        char msg[512];
         if (!app_spec_is_path(arg)) {
             if (app_find(arg))
-                return 0; /* built in: served anyway */
-            return bad("--app takes a plugin file (a path with a '/' or ending in .so)");
+                return ES_OK; /* built in: served anyway */
+            return cli_fail(why, whylen,
+                            "--app takes a plugin file (a path with a '/' or ending in .so)");
         }
-        if (app_open(arg, &app, msg, sizeof msg) != ES_OK)
-            return bad(msg);
-        return 0;
+        return app_open(arg, &app, why, whylen) == ES_OK ? ES_OK : ES_EINVAL;
     }
     case OPT_SLOWDOWN:
         if (cli_parse_double(arg, 1, 1000, &o->slowdown) != ES_OK)
-            return bad("--slowdown must be a number in 1..1000");
-        return 0;
+            return cli_fail(why, whylen, "--slowdown must be a number in 1..1000");
+        return ES_OK;
     case OPT_STATS:
         if (cli_parse_double(arg, 0, 86400, &o->stats_s) != ES_OK)
-            return bad("--stats-every must be a number of seconds >= 0");
-        return 0;
-    case OPT_LOG: {
-        enum log_level level;
-        if (log_parse_level(arg, &level) != 0)
-            return bad("--log-level must be error, warn, info or debug");
-        log_set_level(level);
-        return 0;
-    }
+            return cli_fail(why, whylen, "--stats-every must be a number of seconds >= 0");
+        return ES_OK;
     default:
-        if (cli_broker_option(&o->broker, opt, arg, why, sizeof why) != ES_OK)
-            return bad(why);
-        return 0;
+        return cli_fail(why, whylen, "unknown option %d", opt);
     }
 }
 
-/* Returns 0 to run, 1 after --help, 2 on a bad command line. */
-static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf, size_t idlen)
+/* The defaults (cli_program.defaults; opts is zeroed). */
+static void defaults(void *opts)
 {
-    static const struct option longopts[] = {
-        CLI_BROKER_LONGOPTS,
-        {"group", required_argument, NULL, OPT_GROUP},
-        {"worker-id", required_argument, NULL, OPT_ID},
-        {"stages", required_argument, NULL, OPT_STAGES},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"qos", required_argument, NULL, OPT_QOS},
-        {"stats-every", required_argument, NULL, OPT_STATS},
-        {"device-frames", required_argument, NULL, OPT_DEVICE_FRAMES},
-        {"device-share", required_argument, NULL, OPT_DEVICE_SHARE},
-        {"log-level", required_argument, NULL, OPT_LOG},
-        {"amqp", required_argument, NULL, OPT_AMQP},
-        {"prefetch", required_argument, NULL, OPT_PREFETCH},
-        {"slowdown", required_argument, NULL, OPT_SLOWDOWN},
-        {"app", required_argument, NULL, OPT_APP},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    char why[160];
-    if (cli_broker_defaults(&o->broker, why, sizeof why) != ES_OK)
-        return bad(why);
+    struct worker_cli *c = opts;
+    struct worker_opts *o = &c->w;
     o->group = "workers";
     o->stages = 0xfffeu;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -230,52 +185,60 @@ static int parse_args(int argc, char **argv, struct worker_opts *o, char *idbuf,
     o->slowdown = 1;
     char host[32] = "";
     gethostname(host, sizeof host - 1);
-    snprintf(idbuf, idlen, "worker-%s-%ld", host, (long)getpid());
-    for (char *p = idbuf; *p; p++)
+    snprintf(c->id_buf, sizeof c->id_buf, "worker-%s-%ld", host, (long)getpid());
+    for (char *p = c->id_buf; *p; p++)
         if (!topic_valid_id((char[]){*p, '\0'}))
             *p = '_';
-    o->worker_id = idbuf;
-    opterr = 0;
-    optind = 0; /* a full restart of getopt: the configuration may be read again (SIGHUP) */
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (opt == 'h') {
-            usage(stdout);
-            return 1;
-        }
-        if (opt == '?') {
-            snprintf(why, sizeof why, "unknown or incomplete option '%s'", argv[optind - 1]);
-            return bad(why);
-        }
-        int rc = apply(o, opt, optarg);
-        if (rc)
-            return rc;
-    }
-    if (optind < argc) {
-        snprintf(why, sizeof why, "unexpected argument '%s'", argv[optind]);
-        return bad(why);
-    }
+    o->worker_id = c->id_buf;
+}
+
+/* After every option: no positional arguments; the prefetch follows the threads. */
+static enum es_err finish(void *opts, int n, char **args, char *why, size_t whylen)
+{
+    struct worker_opts *o = &((struct worker_cli *)opts)->w;
+    if (n > 0)
+        return cli_fail(why, whylen, "unexpected argument '%s'", args[0]);
     if (!o->prefetch)
         o->prefetch = 2 * o->threads;
     if (o->prefetch > 65535)
         o->prefetch = 65535;
-    return 0;
+    return ES_OK;
 }
+
+static const struct option worker_options[] = {
+    {"group", required_argument, NULL, OPT_GROUP},
+    {"worker-id", required_argument, NULL, OPT_ID},
+    {"stages", required_argument, NULL, OPT_STAGES},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"qos", required_argument, NULL, OPT_QOS},
+    {"stats-every", required_argument, NULL, OPT_STATS},
+    {"device-frames", required_argument, NULL, OPT_DEVICE_FRAMES},
+    {"device-share", required_argument, NULL, OPT_DEVICE_SHARE},
+    {"amqp", required_argument, NULL, OPT_AMQP},
+    {"prefetch", required_argument, NULL, OPT_PREFETCH},
+    {"slowdown", required_argument, NULL, OPT_SLOWDOWN},
+    {"app", required_argument, NULL, OPT_APP},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct cli_program worker_cli = {
+    .name = "cloud-worker",
+    .options = worker_options,
+    .usage = usage,
+    .opts_size = sizeof(struct worker_cli),
+    .broker_offset = offsetof(struct worker_cli, w.broker),
+    .defaults = defaults,
+    .apply = apply,
+    .finish = finish,
+};
 
 int main(int argc, char **argv)
 {
-    struct worker_opts opts;
-    memset(&opts, 0, sizeof opts);
-    char idbuf[80], why[300];
-    int xargc;
-    char **xargv = NULL;
-    if (cli_config_expand(argc, argv, &xargc, &xargv, why, sizeof why) != ES_OK)
-        return bad(why);
-    int rc = parse_args(xargc, xargv, &opts, idbuf, sizeof idbuf); /* opts points into xargv */
-    if (rc != 0) {
-        cli_config_free(xargv);
+    struct worker_cli opts;
+    struct cli_cmdline cmd;
+    int rc = cli_start(&cmd, &worker_cli, argc, argv, &opts); /* opts points into cmd */
+    if (rc != 0)
         return rc == 1 ? 0 : 2;
-    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -284,11 +247,10 @@ int main(int argc, char **argv)
     sa.sa_handler = on_hup;
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    struct cmdline cmd = {argc, argv};
-    opts.reload = &g_reload;
-    opts.reread = reread;
-    opts.reread_arg = &cmd;
-    rc = worker_run(&opts, &g_stop) == ES_OK ? 0 : 1;
-    cli_config_free(xargv);
+    opts.w.reload = &g_reload;
+    opts.w.reread = reread;
+    opts.w.reread_arg = &cmd;
+    rc = worker_run(&opts.w, &g_stop) == ES_OK ? 0 : 1;
+    cli_end(&cmd);
     return rc;
 }

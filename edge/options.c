@@ -2,17 +2,16 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "registry.h"
 #include "cli.h"
-#include "log.h"
-#include "topic.h"
 
 enum {
-    OPT_DEVICE = 2000,
+    OPT_DEVICE = CLI_PROGRAM_OPT,
     OPT_SOURCE,
     OPT_FRAMES,
     OPT_RATE,
@@ -30,7 +29,6 @@ enum {
     OPT_BUFFER,
     OPT_BUFFER_MB,
     OPT_ANNOTATE,
-    OPT_LOG,
     OPT_QUIET,
 };
 
@@ -77,15 +75,10 @@ void edge_usage(FILE *out)
           out);
 }
 
-static int bad(const char *why)
+/* The defaults (cli_program.defaults; opts is zeroed). */
+static void defaults(void *opts)
 {
-    fprintf(stderr, "edge-agent: %s (try --help)\n", why);
-    return 2;
-}
-
-static void defaults(struct edge_opts *o)
-{
-    memset(o, 0, sizeof *o);
+    struct edge_opts *o = opts;
     o->app = "ball";
     o->slowdown.constant = 1;
     o->window_s = 3;
@@ -105,194 +98,173 @@ static void defaults(struct edge_opts *o)
     o->device_id = o->device_buf;
 }
 
-/* Applies one option; returns 0 or 2 (after printing why). */
-static int apply(struct edge_opts *o, int opt, const char *arg)
+/* Applies one of the agent's own options (cli_program.apply). */
+static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t whylen)
 {
-    char why[160];
+    struct edge_opts *o = opts;
     long l;
     double d;
     switch (opt) {
     case OPT_DEVICE:
-        if (!topic_valid_id(arg))
-            return bad("--device-id must match [A-Za-z0-9_-]{1,64}");
+        if (cli_check_id("--device-id", arg, why, whylen) != ES_OK)
+            return ES_EINVAL;
         o->device_id = arg;
-        return 0;
+        return ES_OK;
     case OPT_APP:
         o->app = arg;
-        return 0;
+        return ES_OK;
     case OPT_SOURCE:
         o->source = arg;
-        return 0;
+        return ES_OK;
     case OPT_FRAMES:
         if (cli_parse_long(arg, 1, LONG_MAX, &l) != ES_OK)
-            return bad("--frames must be a positive integer");
+            return cli_fail(why, whylen, "--frames must be a positive integer");
         o->frames = (uint64_t)l;
-        return 0;
+        return ES_OK;
     case OPT_RATE:
         if (cli_parse_double(arg, 0.01, 100000, &d) != ES_OK)
-            return bad("--rate must be a number of frames per second > 0");
+            return cli_fail(why, whylen, "--rate must be a number of frames per second > 0");
         o->rate = d;
-        return 0;
+        return ES_OK;
     case OPT_SLOWDOWN:
         if (slowdown_parse(arg, &o->slowdown) != ES_OK)
-            return bad("--slowdown must be a number >= 1 or a schedule like 1:0-30,20:30-60");
-        return 0;
+            return cli_fail(why, whylen,
+                            "--slowdown must be a number >= 1 or a schedule like 1:0-30,20:30-60");
+        return ES_OK;
     case OPT_UPLINK:
         if (cli_parse_double(arg, 1, 1e9, &d) != ES_OK)
-            return bad("--uplink-kbps must be a number of kbit/s >= 1");
+            return cli_fail(why, whylen, "--uplink-kbps must be a number of kbit/s >= 1");
         o->uplink_kbps = d;
-        return 0;
+        return ES_OK;
     case OPT_WINDOW:
         if (cli_parse_double(arg, 0.1, 3600, &d) != ES_OK)
-            return bad("--window must be a number of seconds >= 0.1");
+            return cli_fail(why, whylen, "--window must be a number of seconds >= 0.1");
         o->window_s = d;
-        return 0;
+        return ES_OK;
     case OPT_QOS:
         if (cli_parse_long(arg, 0, 1, &l) != ES_OK)
-            return bad("--qos must be 0 or 1");
+            return cli_fail(why, whylen, "--qos must be 0 or 1");
         o->qos = (int)l;
-        return 0;
+        return ES_OK;
     case OPT_SUB_QOS:
         if (cli_parse_long(arg, 0, 1, &l) != ES_OK)
-            return bad("--sub-qos must be 0 or 1");
+            return cli_fail(why, whylen, "--sub-qos must be 0 or 1");
         o->sub_qos = (int)l;
-        return 0;
+        return ES_OK;
     case OPT_SPLIT:
         o->split_arg = arg;
-        return 0;
+        return ES_OK;
     case OPT_GOAL:
         o->goal_arg = arg;
-        return 0;
+        return ES_OK;
     case OPT_INFLIGHT:
         if (cli_parse_long(arg, 1, 4096, &l) != ES_OK)
-            return bad("--inflight must be an integer 1..4096");
+            return cli_fail(why, whylen, "--inflight must be an integer 1..4096");
         o->inflight = (unsigned)l;
-        return 0;
+        return ES_OK;
     case OPT_TIMEOUT:
         if (cli_parse_double(arg, 0.1, 3600, &d) != ES_OK)
-            return bad("--result-timeout must be a number of seconds >= 0.1");
+            return cli_fail(why, whylen, "--result-timeout must be a number of seconds >= 0.1");
         o->result_timeout_s = d;
-        return 0;
+        return ES_OK;
     case OPT_SPOOL:
         if (!arg[0])
-            return bad("--spool must name a directory");
+            return cli_fail(why, whylen, "--spool must name a directory");
         o->spool_dir = arg;
-        return 0;
+        return ES_OK;
     case OPT_BUFFER:
         if (cli_parse_long(arg, 1, 10000000, &l) != ES_OK)
-            return bad("--buffer must be an integer 1..10000000");
+            return cli_fail(why, whylen, "--buffer must be an integer 1..10000000");
         o->buffer_entries = (size_t)l;
-        return 0;
+        return ES_OK;
     case OPT_BUFFER_MB:
         if (cli_parse_long(arg, 1, 65536, &l) != ES_OK)
-            return bad("--buffer-mb must be an integer 1..65536");
+            return cli_fail(why, whylen, "--buffer-mb must be an integer 1..65536");
         o->buffer_bytes = (size_t)l * 1024u * 1024u;
-        return 0;
+        return ES_OK;
     case OPT_ANNOTATE:
         if (cli_parse_long(arg, 0, LONG_MAX, &l) != ES_OK)
-            return bad("--annotate-every must be an integer >= 0");
+            return cli_fail(why, whylen, "--annotate-every must be an integer >= 0");
         o->annotate_every = (unsigned)l;
-        return 0;
+        return ES_OK;
     case OPT_QUIET:
         o->quiet = true;
-        return 0;
-    case OPT_LOG: {
-        enum log_level level;
-        if (log_parse_level(arg, &level) != 0)
-            return bad("--log-level must be error, warn, info or debug");
-        log_set_level(level);
-        return 0;
-    }
+        return ES_OK;
     default:
-        if (cli_broker_option(&o->broker, opt, arg, why, sizeof why) != ES_OK)
-            return bad(why);
-        return 0;
+        return cli_fail(why, whylen, "unknown option %d", opt);
     }
 }
 
 /* Reads SPLIT and FPS_GOAL once the application (and so its stage count) is known. */
-static int positionals(struct edge_opts *o, int n, char **args)
+static enum es_err positionals(struct edge_opts *o, int n, char **args, char *why, size_t whylen)
 {
     const struct app *app;
-    char why[512];
-    if (app_open(o->app, &app, why, sizeof why) != ES_OK)
-        return bad(why);
+    if (app_open(o->app, &app, why, whylen) != ES_OK)
+        return ES_EINVAL;
     o->application = app;
     if (n > 2)
-        return bad("too many arguments: expected [SPLIT [FPS_GOAL]]");
+        return cli_fail(why, whylen, "too many arguments: expected [SPLIT [FPS_GOAL]]");
     if (n == 0) {
         o->mode = EDGE_DEVICE_ONLY;
-        return 0;
+        return ES_OK;
     }
     long k;
-    if (cli_parse_long(args[0], 1, (long)app->nstages - 1, &k) != ES_OK) {
-        char why[128];
-        snprintf(why, sizeof why, "SPLIT must be an integer 1..%u for %s, not '%s'",
-                 app->nstages - 1, app->name, args[0]);
-        return bad(why);
-    }
+    if (cli_parse_long(args[0], 1, (long)app->nstages - 1, &k) != ES_OK)
+        return cli_fail(why, whylen, "SPLIT must be an integer 1..%u for %s, not '%s'",
+                        app->nstages - 1, app->name, args[0]);
     o->split = (unsigned)k;
     o->mode = EDGE_MANUAL;
     if (n == 2) {
         if (cli_parse_double(args[1], 0.01, 100000, &o->goal_fps) != ES_OK)
-            return bad("FPS_GOAL must be a number of frames per second > 0");
+            return cli_fail(why, whylen, "FPS_GOAL must be a number of frames per second > 0");
         o->mode = EDGE_AUTO;
     }
-    return 0;
+    return ES_OK;
 }
 
-int edge_parse_args(int argc, char **argv, struct edge_opts *o)
+/* After every option: SPLIT and FPS_GOAL on the command line win over --split and --goal (a
+ * config file). */
+static enum es_err finish(void *opts, int n, char **args, char *why, size_t whylen)
 {
-    static const struct option longopts[] = {
-        CLI_BROKER_LONGOPTS,
-        {"device-id", required_argument, NULL, OPT_DEVICE},
-        {"app", required_argument, NULL, OPT_APP},
-        {"source", required_argument, NULL, OPT_SOURCE},
-        {"frames", required_argument, NULL, OPT_FRAMES},
-        {"rate", required_argument, NULL, OPT_RATE},
-        {"slowdown", required_argument, NULL, OPT_SLOWDOWN},
-        {"uplink-kbps", required_argument, NULL, OPT_UPLINK},
-        {"window", required_argument, NULL, OPT_WINDOW},
-        {"qos", required_argument, NULL, OPT_QOS},
-        {"sub-qos", required_argument, NULL, OPT_SUB_QOS},
-        {"split", required_argument, NULL, OPT_SPLIT},
-        {"goal", required_argument, NULL, OPT_GOAL},
-        {"inflight", required_argument, NULL, OPT_INFLIGHT},
-        {"result-timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"spool", required_argument, NULL, OPT_SPOOL},
-        {"buffer", required_argument, NULL, OPT_BUFFER},
-        {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
-        {"annotate-every", required_argument, NULL, OPT_ANNOTATE},
-        {"quiet", no_argument, NULL, OPT_QUIET},
-        {"log-level", required_argument, NULL, OPT_LOG},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    defaults(o);
-    char why[160];
-    if (cli_broker_defaults(&o->broker, why, sizeof why) != ES_OK)
-        return bad(why);
-    opterr = 0;
-    optind = 0; /* a full restart of getopt: the configuration may be read again (SIGHUP) */
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (opt == 'h') {
-            edge_usage(stdout);
-            return 1;
-        }
-        if (opt == '?') {
-            snprintf(why, sizeof why, "unknown or incomplete option '%s'", argv[optind - 1]);
-            return bad(why);
-        }
-        int rc = apply(o, opt, optarg);
-        if (rc != 0)
-            return rc;
-    }
-    /* SPLIT and FPS_GOAL on the command line win over --split and --goal (a config file). */
+    struct edge_opts *o = opts;
     char *named[2] = {(char *)o->split_arg, (char *)o->goal_arg};
-    if (optind < argc || (!o->split_arg && !o->goal_arg))
-        return positionals(o, argc - optind, argv + optind);
+    if (n > 0 || (!o->split_arg && !o->goal_arg))
+        return positionals(o, n, args, why, whylen);
     if (!o->split_arg)
-        return bad("--goal needs a split to start from (--split K, or SPLIT)");
-    return positionals(o, o->goal_arg ? 2 : 1, named);
+        return cli_fail(why, whylen, "--goal needs a split to start from (--split K, or SPLIT)");
+    return positionals(o, o->goal_arg ? 2 : 1, named, why, whylen);
 }
+
+static const struct option edge_options[] = {
+    {"device-id", required_argument, NULL, OPT_DEVICE},
+    {"app", required_argument, NULL, OPT_APP},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"frames", required_argument, NULL, OPT_FRAMES},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"slowdown", required_argument, NULL, OPT_SLOWDOWN},
+    {"uplink-kbps", required_argument, NULL, OPT_UPLINK},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"qos", required_argument, NULL, OPT_QOS},
+    {"sub-qos", required_argument, NULL, OPT_SUB_QOS},
+    {"split", required_argument, NULL, OPT_SPLIT},
+    {"goal", required_argument, NULL, OPT_GOAL},
+    {"inflight", required_argument, NULL, OPT_INFLIGHT},
+    {"result-timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"spool", required_argument, NULL, OPT_SPOOL},
+    {"buffer", required_argument, NULL, OPT_BUFFER},
+    {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
+    {"annotate-every", required_argument, NULL, OPT_ANNOTATE},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {NULL, 0, NULL, 0},
+};
+
+const struct cli_program edge_cli = {
+    .name = "edge-agent",
+    .options = edge_options,
+    .usage = edge_usage,
+    .opts_size = sizeof(struct edge_opts),
+    .broker_offset = offsetof(struct edge_opts, broker),
+    .defaults = defaults,
+    .apply = apply,
+    .finish = finish,
+};

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "emulate.h"
 #include "transport.h"
 
@@ -40,9 +41,9 @@ struct edge_opts {
     char device_buf[65];
 };
 
-/* Parses argv into o. Returns 0 on success, 1 when --help was printed (exit 0), 2 on a bad
- * command line after printing a one-line reason and the usage hint to stderr. */
-int edge_parse_args(int argc, char **argv, struct edge_opts *o);
+/* The agent's command line for the shared front end (cli.h: cli_start, cli_parse): its own
+ * options into a struct edge_opts, then SPLIT [FPS_GOAL]. */
+extern const struct cli_program edge_cli;
 
 void edge_usage(FILE *out);
 

@@ -3,12 +3,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker_list.h"
 #include "log.h"
+#include "topic.h"
 
 enum es_err cli_parse_long(const char *s, long min, long max, long *out)
 {
@@ -275,4 +277,145 @@ void cli_config_free(char **argv)
     for (char **p = argv; p && *p; p++)
         free(*p);
     free(argv);
+}
+
+enum es_err cli_fail(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return ES_EINVAL;
+}
+
+enum es_err cli_check_id(const char *option, const char *arg, char *why, size_t whylen)
+{
+    if (topic_valid_id(arg))
+        return ES_OK;
+    snprintf(why, whylen, "%s must match [A-Za-z0-9_-]{1,64}", option);
+    return ES_EINVAL;
+}
+
+/* The shared options beside the broker's, with ids below CLI_PROGRAM_OPT. */
+enum { CLI_LOG_LEVEL = 1900, CLI_HELP };
+
+#define CLI_MAX_OPTIONS 96
+
+static int bad(const struct cli_program *p, const char *why)
+{
+    fprintf(stderr, "%s: %s (try --help)\n", p->name, why);
+    return 2;
+}
+
+/* The program's table after the shared options; false when it does not fit. */
+static bool join_options(const struct cli_program *p, struct option *all)
+{
+    static const struct option shared[] = {
+        CLI_BROKER_LONGOPTS,
+        {"log-level", required_argument, NULL, CLI_LOG_LEVEL},
+        {"help", no_argument, NULL, CLI_HELP},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
+        all[n++] = shared[i];
+    for (const struct option *o = p->options; o && o->name; o++) {
+        if (n + 1 >= CLI_MAX_OPTIONS)
+            return false;
+        all[n++] = *o;
+    }
+    all[n] = (struct option){NULL, 0, NULL, 0};
+    return true;
+}
+
+/* Applies a shared option; ES_OK, ES_EINVAL with why, or ES_EEOF for --help. */
+static enum es_err shared_option(const struct cli_program *p, void *opts, int opt, const char *arg,
+                                 char *why, size_t whylen)
+{
+    if (opt == CLI_HELP)
+        return ES_EEOF;
+    if (opt == CLI_LOG_LEVEL) {
+        enum log_level level;
+        if (log_parse_level(arg, &level) != 0) {
+            snprintf(why, whylen, "--log-level must be error, warn, info or debug");
+            return ES_EINVAL;
+        }
+        log_set_level(level);
+        return ES_OK;
+    }
+    if (opt >= CLI_PROGRAM_OPT)
+        return p->apply(opts, opt, arg, why, whylen);
+    return cli_broker_option((struct transport_opts *)((char *)opts + p->broker_offset), opt, arg,
+                             why, whylen);
+}
+
+int cli_parse(const struct cli_program *p, int argc, char **argv, void *opts)
+{
+    struct option all[CLI_MAX_OPTIONS];
+    char why[512] = "";
+    if (!join_options(p, all))
+        return bad(p, "too many options in the program's table");
+    memset(opts, 0, p->opts_size);
+    if (p->defaults)
+        p->defaults(opts);
+    if (cli_broker_defaults((struct transport_opts *)((char *)opts + p->broker_offset), why,
+                            sizeof why) != ES_OK)
+        return bad(p, why);
+    opterr = 0;
+    optind = 0; /* a full restart of getopt: the configuration may be read again (SIGHUP) */
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", all, NULL)) != -1) {
+        if (opt == '?') {
+            snprintf(why, sizeof why, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return bad(p, why);
+        }
+        enum es_err err =
+            opt == 'h' ? ES_EEOF : shared_option(p, opts, opt, optarg, why, sizeof why);
+        if (err == ES_EEOF) {
+            p->usage(stdout);
+            return 1;
+        }
+        if (err != ES_OK)
+            return bad(p, why[0] ? why : es_strerror(err));
+    }
+    if (p->finish && p->finish(opts, argc - optind, argv + optind, why, sizeof why) != ES_OK)
+        return bad(p, why);
+    if (!p->finish && optind < argc) {
+        snprintf(why, sizeof why, "unexpected argument '%s'", argv[optind]);
+        return bad(p, why);
+    }
+    return 0;
+}
+
+int cli_start(struct cli_cmdline *c, const struct cli_program *p, int argc, char **argv, void *opts)
+{
+    char why[512];
+    int xargc;
+    *c = (struct cli_cmdline){.program = p, .argc = argc, .argv = argv};
+    if (cli_config_expand(argc, argv, &xargc, &c->xargv, why, sizeof why) != ES_OK)
+        return bad(p, why);
+    int rc = cli_parse(p, xargc, c->xargv, opts);
+    if (rc != 0)
+        cli_end(c);
+    return rc;
+}
+
+bool cli_reread(const struct cli_cmdline *c, void *fresh)
+{
+    char why[512];
+    int xargc;
+    char **xargv = NULL;
+    if (cli_config_expand(c->argc, c->argv, &xargc, &xargv, why, sizeof why) != ES_OK) {
+        fprintf(stderr, "%s: %s\n", c->program->name, why);
+        return false;
+    }
+    log_set_level(LOG_INFO); /* the default, unless the configuration says otherwise */
+    int rc = cli_parse(c->program, xargc, xargv, fresh);
+    cli_config_free(xargv);
+    return rc == 0;
+}
+
+void cli_end(struct cli_cmdline *c)
+{
+    cli_config_free(c->xargv);
+    c->xargv = NULL;
 }

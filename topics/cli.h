@@ -1,10 +1,14 @@
-/* Command-line pieces shared by the programs: strict number parsing and the broker options
- * (--host, --port, TLS and credentials) every program that talks to a broker accepts. */
+/* The command-line front end shared by the programs: one parser (cli_parse) that reads a
+ * --config file, the broker options (--host, --port, TLS and credentials), --log-level and --help
+ * for every program and hands the rest to the program's own table; the same one-line errors and
+ * exit statuses everywhere; strict number parsing and id checks; the re-reading on SIGHUP. */
 #ifndef ES_CLI_H
 #define ES_CLI_H
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 #include "es_err.h"
 #include "transport.h"
@@ -81,5 +85,60 @@ enum es_err cli_config_expand(int argc, char **argv, int *out_argc, char ***out_
 
 /* Frees what cli_config_expand returned. Accepts NULL. */
 void cli_config_free(char **argv);
+
+/* Checks an id option's value (a device, worker or group id: [A-Za-z0-9_-]{1,64}, which topics
+ * can carry). ES_EINVAL with "--OPTION must match ..." in why. */
+enum es_err cli_check_id(const char *option, const char *arg, char *why, size_t whylen);
+
+/* Writes a formatted one-line reason into why and returns ES_EINVAL, for apply and finish. */
+enum es_err cli_fail(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Option ids of a program's own options start here, above the shared ones. */
+#define CLI_PROGRAM_OPT 2000
+
+/* One program's command line. opts is the program's own options structure. */
+struct cli_program {
+    const char *name;             /* prefix of every error line: "edge-agent" */
+    const struct option *options; /* the program's own long options, {NULL,...}-terminated,
+                                   * with ids from CLI_PROGRAM_OPT */
+    void (*usage)(FILE *out);     /* the --help text */
+    size_t opts_size;             /* sizeof the options structure */
+    size_t broker_offset;         /* offsetof the struct transport_opts inside opts */
+    void (*defaults)(void *opts); /* sets every default (opts is zeroed before) */
+    /* Applies one of the program's options: ES_OK, or ES_EINVAL with a one-line reason in why. */
+    enum es_err (*apply)(void *opts, int opt, const char *arg, char *why, size_t whylen);
+    /* After every option: takes the positional arguments (n of them) and checks the whole;
+     * ES_OK, or ES_EINVAL with a one-line reason. */
+    enum es_err (*finish)(void *opts, int n, char **args, char *why, size_t whylen);
+};
+
+/* Parses argv (already expanded by cli_config_expand) into opts: the shared options, then the
+ * program's own. Returns 0 to run, 1 after printing --help on stdout, 2 after printing one line
+ * "NAME: reason (try --help)" on stderr. opts keeps pointers into argv. Restarts getopt, so it may
+ * be called again (SIGHUP). */
+int cli_parse(const struct cli_program *p, int argc, char **argv, void *opts);
+
+/* The command line of a running program, kept to read it (and its --config file) again. */
+struct cli_cmdline {
+    const struct cli_program *program;
+    int argc;
+    char **argv;  /* as given to main */
+    char **xargv; /* expanded: what opts points into until cli_end */
+};
+
+/* The whole front end for main(): expands --config, then cli_parse. Returns as cli_parse: 0 to
+ * run (call cli_end when done with opts), 1 after --help (exit 0), 2 after one error line. */
+int cli_start(struct cli_cmdline *c, const struct cli_program *p, int argc, char **argv,
+              void *opts);
+
+/* Reads the command line and its --config file again into fresh (the log level back to its
+ * default first, so a removed log-level line takes effect). fresh's pointers into the file's
+ * text are not valid after the call: take only numbers and enums from it. Returns false after
+ * printing why on stderr; the running settings then stay. */
+bool cli_reread(const struct cli_cmdline *c, void *fresh);
+
+/* Frees what cli_start kept. */
+void cli_end(struct cli_cmdline *c);
 
 #endif
