@@ -4,6 +4,7 @@
 #   include/edgesplit/, lib/pkgconfig/edgesplit.pc   for plugins (component dev)
 #   share/edgesplit/broker-config/             mosquitto and RabbitMQ configurations
 #   share/edgesplit/examples/                  configuration files and the example plugin
+#   share/edgesplit/dashboard/                 the live page and mqtt.min.js
 #   lib/systemd/system/edgesplit-{edge,worker}@.service
 # Components: runtime (package edgesplit) and dev (package edgesplit-dev).
 
@@ -18,6 +19,15 @@ install(DIRECTORY broker-config/ DESTINATION ${es_share}/broker-config COMPONENT
 install(DIRECTORY packaging/examples/ DESTINATION ${es_share}/examples COMPONENT runtime)
 install(DIRECTORY examples/plugin DESTINATION ${es_share}/examples COMPONENT dev
   PATTERN "*.so" EXCLUDE PATTERN "*.o" EXCLUDE)
+
+# The dashboard page, with mqtt.js when `npm ci` fetched it (scripts/setup.sh does), for a
+# broker listener's http_dir (broker-config/dashboard.conf).
+install(FILES cloud/dashboard/index.html cloud/dashboard/dashboard.js cloud/dashboard/style.css
+  DESTINATION ${es_share}/dashboard COMPONENT runtime)
+if(EXISTS ${CMAKE_SOURCE_DIR}/cloud/dashboard/node_modules/mqtt/dist/mqtt.min.js)
+  install(FILES cloud/dashboard/node_modules/mqtt/dist/mqtt.min.js
+    DESTINATION ${es_share}/dashboard COMPONENT runtime)
+endif()
 
 # systemd units, with the installed programs' directory filled in at install time, so that
 # `cmake --install --prefix P` and the packages (prefix /usr) each name their own programs.

@@ -39,6 +39,9 @@ grep -q -- '--app' "$tmp/help" || fail "edge-agent --help does not list --app"
 /usr/bin/cloud-worker --help >/dev/null || fail "cloud-worker --help failed"
 grep -q '^ExecStart=/usr/bin/edge-agent ' /usr/lib/systemd/system/edgesplit-edge@.service ||
   fail "the edge unit does not run /usr/bin/edge-agent"
+for f in index.html mqtt.min.js; do
+  [ -f "/usr/share/edgesplit/dashboard/$f" ] || fail "the dashboard's $f is missing"
+done
 cp -r /usr/share/edgesplit/examples/plugin "$tmp/plugin"
 make -C "$tmp/plugin" >"$tmp/make.log" 2>&1 || {
   cat "$tmp/make.log" >&2

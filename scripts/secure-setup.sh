@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes a ready secure Mosquitto set-up for edgesplit into DIR: a development CA, a server
 # certificate, a certificate, key and random password per client, mosquitto.conf (from
-# broker-config/secure.conf: TLS with passwords on PORT, mutual TLS on PORT+1) and the
+# broker-config/secure.conf: TLS with passwords on PORT, mutual TLS on PORT+1, TLS websockets
+# with passwords on PORT+2 for the dashboard, whose page it copies to DIR/dashboard) and the
 # dynamic-security plugin's clients and roles (what each client may publish and subscribe to).
 #
 # Usage:
@@ -31,7 +32,7 @@ readonly CA_DAYS=3650
 readonly CERT_DAYS=825
 
 usage() {
-  sed -n '7,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '8,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # A bad command line: one line, exit 2.
@@ -192,7 +193,7 @@ kind_rules() {
     echo "publishClientSend pipeline/frames/+"
     ;;
   viewer)
-    for t in results stats status; do
+    for t in results stats status frames; do
       echo "subscribePattern pipeline/$t/#"
       echo "unsubscribePattern pipeline/$t/#"
       echo "publishClientReceive pipeline/$t/#"
@@ -202,13 +203,15 @@ kind_rules() {
 }
 
 # own_rules KIND ID: the rules naming the client itself. Every client publishes its retained
-# status (and its will) on pipeline/status/ID and reads it back (the transport watches it).
+# status (and its will) on pipeline/status/ID and reads it back (the transport watches it); a
+# worker publishes its load on pipeline/stats/ID.
 own_rules() {
   local kind=$1 id=$2 t
   echo "publishClientSend pipeline/status/$id"
   echo "subscribeLiteral pipeline/status/$id"
   echo "unsubscribeLiteral pipeline/status/$id"
   echo "publishClientReceive pipeline/status/$id"
+  [ "$kind" != worker ] || echo "publishClientSend pipeline/stats/$id"
   [ "$kind" = device ] || return 0
   for t in "stage/+" stats results frames hello; do
     echo "publishClientSend pipeline/$t/$id"
@@ -311,7 +314,8 @@ write_conf() {
   local plugin
   plugin=$(find_plugin)
   sed -e "s|@DIR@|$dir|g" -e "s|@PLUGIN@|$plugin|g" -e "s|@PORT@|$port|g" \
-    -e "s|@MTLS_PORT@|$((port + 1))|g" "$root/broker-config/secure.conf" >"$dir/mosquitto.conf"
+    -e "s|@MTLS_PORT@|$((port + 1))|g" -e "s|@WS_PORT@|$((port + 2))|g" \
+    "$root/broker-config/secure.conf" >"$dir/mosquitto.conf"
   chmod 644 "$dir/mosquitto.conf"
 }
 
@@ -326,6 +330,15 @@ check_broker_access() {
   done
   runuser -u "$user" -- test -w "$dir/dynsec" ||
     fail "user $user (the broker's) cannot write $dir/dynsec: choose a DIR it can reach"
+}
+
+# The dashboard's page and mqtt.js, for viewers to open from disk (listener 3 carries its MQTT
+# connection). Without mqtt.js (no npm ci yet) one line says how to add them later.
+install_dashboard() {
+  if ! "$here/dashboard.sh" install "$dir/dashboard" 2>"$work/dashboard.err"; then
+    echo "secure-setup: the dashboard page is not installed ($(tail -1 "$work/dashboard.err"));" \
+      "later: scripts/dashboard.sh install $dir/dashboard" >&2
+  fi
 }
 
 # --- talking to the plugin through a broker ---------------------------------------------------
@@ -426,7 +439,7 @@ read_port() {
 }
 
 print_usage_hint() {
-  local d=$1 w=$2
+  local d=$1 w=$2 v=$3
   cat <<HINT
 secure-setup: wrote $dir
 Start the broker (stop Debian's system broker first if it holds the port):
@@ -438,6 +451,12 @@ A worker, then an edge agent with a password, or with its certificate (port $((p
     --device-id $d --username $d --password-file $dir/$d.pass
   build/bin/edge-agent 3 --tls --host localhost --port $((port + 1)) --cafile $dir/ca.crt \\
     --device-id $d --cert $dir/$d.crt --key $dir/$d.key
+HINT
+  [ -n "$v" ] || return 0
+  cat <<HINT
+The dashboard for viewer $v, in a browser that trusts $dir/ca.crt (the page asks for the
+password in $dir/$v.pass; $dir/dashboard holds no secret and may be copied):
+  file://$dir/dashboard/index.html?url=wss://localhost:$((port + 2))&user=$v
 HINT
 }
 
@@ -467,13 +486,14 @@ cmd_create() {
   for id in "${entries[@]}"; do make_client "${id#*:}"; done
   write_conf
   write_dynsec "${entries[@]}"
+  install_dashboard
   check_broker_access
   # Proof that the broker loads it all: the administrator logs in and reads a client back.
   local found
   start_temp_broker
   found=$(ctrl getClient "${devices[0]}")
   [[ $found == *"${devices[0]}"* ]] || fail "the plugin did not load client ${devices[0]}"
-  print_usage_hint "${devices[0]}" "${workers[0]}"
+  print_usage_hint "${devices[0]}" "${workers[0]}" "${viewers[0]:-}"
 }
 
 # The pid of the mosquitto listening on the set-up's port, when this user may see it.
@@ -583,8 +603,9 @@ main() {
     esac
     shift 2
   done
-  if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65534)); then
-    bad_usage "--port wants a port number 1..65534 (the next one is the mTLS listener), got '$port'"
+  if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65533)); then
+    bad_usage "--port wants a port number 1..65533 (the next two are the mTLS listener and" \
+      "the dashboard), got '$port'"
   fi
   port=$((10#$port))
   [ -n "$devices_arg" ] || bad_usage "--devices is required"

@@ -51,7 +51,8 @@ static inline bool secure_port_free(int port)
     return ok;
 }
 
-/* A port P with P and P + 1 free (the set-up's two listeners); -1 if none was found. P is below
+/* A port P with P, P + 1 and P + 2 free (the set-up's three listeners: passwords, certificates,
+ * the dashboard's TLS websockets); -1 if none was found. P is below
  * the kernel's range of ephemeral ports, where an outgoing connection of another test could
  * take it between this check and the broker's bind. */
 static inline int secure_free_pair(void)
@@ -64,10 +65,10 @@ static inline int secure_free_pair(void)
         fclose(f);
     /* Ports 20000..low-1; with an unusual range that starts lower, 61000..64999 (above the
      * usual range's end). */
-    int base = low > 20100 ? 20000 : 61000, span = low > 20100 ? low - 20001 : 4000;
+    int base = low > 20100 ? 20000 : 61000, span = low > 20100 ? low - 20002 : 4000;
     for (int attempt = 0; attempt < 200; attempt++) {
         int p = base + (int)((uint64_t)clock_mono_us() * 7919u % (uint64_t)span);
-        if (secure_port_free(p) && secure_port_free(p + 1))
+        if (secure_port_free(p) && secure_port_free(p + 1) && secure_port_free(p + 2))
             return p;
         clock_sleep_us(1000);
     }
