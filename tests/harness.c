@@ -545,3 +545,23 @@ bool harness_write_file(const char *path, const char *text)
     bool ok = fputs(text, f) >= 0;
     return fclose(f) == 0 && ok;
 }
+
+json_t *harness_read_jsonl(const char *path)
+{
+    json_t *arr = json_array();
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+        json_t *obj = json_loads(line, 0, NULL);
+        if (!obj) {
+            fprintf(stderr, "%s: not a JSON line: %s", path, line);
+            json_decref(arr);
+            arr = NULL;
+            break;
+        }
+        json_array_append_new(arr, obj);
+    }
+    if (f)
+        fclose(f);
+    return arr;
+}

@@ -59,6 +59,10 @@ void harness_dump(const char *path);
  * lines. A missing file has no lines. */
 int harness_count_lines(const char *path, const char *needle, int *total);
 
+/* The JSON objects of a file of JSON lines (a device-only run's stdout), in order; NULL when a
+ * line is not JSON. A missing file gives an empty array. */
+json_t *harness_read_jsonl(const char *path);
+
 /* Writes text to the file at path (replacing it); false when it cannot. */
 bool harness_write_file(const char *path, const char *text);
 

@@ -21,18 +21,9 @@ static json_t *device_only(const struct broker *b, const char *app, const char *
                           frames,       "--quiet", "--device-id", "local",    NULL};
     pid_t pid = harness_spawn(argv, out, NULL);
     CHECK_EQ_INT(harness_wait(pid, 120000), 0);
-    json_t *arr = json_array();
-    FILE *f = fopen(out, "r");
-    char line[4096];
-    while (f && fgets(line, sizeof line, f)) {
-        json_t *obj = json_loads(line, 0, NULL);
-        CHECK(obj != NULL);
-        if (obj)
-            json_array_append_new(arr, obj);
-    }
-    if (f)
-        fclose(f);
-    return arr;
+    json_t *arr = harness_read_jsonl(out);
+    CHECK(arr != NULL);
+    return arr ? arr : json_array();
 }
 
 /* Every seq 0..n-1 at least once (a slow result may come twice), each equal to the

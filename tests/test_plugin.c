@@ -68,22 +68,6 @@ static void check_broken(const char *dir)
     expect_refused(not_a_file, "--app takes a plugin file", dir, "name");
 }
 
-static json_t *read_lines(const char *path)
-{
-    json_t *arr = json_array();
-    FILE *f = fopen(path, "r");
-    char line[4096];
-    while (f && fgets(line, sizeof line, f)) {
-        json_t *obj = json_loads(line, 0, NULL);
-        CHECK(obj != NULL);
-        if (obj)
-            json_array_append_new(arr, obj);
-    }
-    if (f)
-        fclose(f);
-    return arr;
-}
-
 /* Every seq once or more, equal to the device-only result; returns how many came from the
  * worker. */
 static size_t compare(json_t *ref, json_t *got, unsigned k)
@@ -129,7 +113,10 @@ static void check_example(const struct broker *b)
 
     const char *local[] = {edge, "--app", plugin, "--frames", frames, "--quiet", NULL};
     CHECK_EQ_INT(harness_wait(harness_spawn(local, out, NULL), 60000), 0);
-    json_t *ref = read_lines(out);
+    json_t *ref = harness_read_jsonl(out);
+    CHECK(ref != NULL);
+    if (!ref)
+        ref = json_array();
     CHECK_EQ_INT(json_array_size(ref), FRAMES);
     size_t hot = 0, i;
     json_t *r;
