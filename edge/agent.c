@@ -9,7 +9,6 @@
 #include "log.h"
 #include "registry.h"
 #include "result.h"
-#include "source.h"
 
 /* The store-and-forward buffer's byte bound in memory (its entry bound is --buffer). */
 #define SPOOL_MAX_BYTES (64u * 1024u * 1024u)
@@ -32,12 +31,12 @@ static enum es_err emit_local(struct agent *a, struct stage_io *io)
 {
     struct result_meta m = {
         .device = a->o->device_id,
-        .seq = a->st.seq,
+        .seq = a->st->seq,
         .split = 0,
-        .captured_us = a->st.captured_us,
+        .captured_us = a->st->captured_us,
         .completed_us = clock_wall_us(),
         .worker = NULL,
-        .stage_us = a->st.stage_us,
+        .stage_us = a->st->stage_us,
         .nstages = a->app->nstages,
     };
     json_t *obj = result_build(io->result, &m);
@@ -48,13 +47,15 @@ static enum es_err emit_local(struct agent *a, struct stage_io *io)
     fputs(line, stdout);
     fputc('\n', stdout);
     free(line);
+    if (!a->first_out_us)
+        a->first_out_us = clock_mono_us();
     return ES_OK;
 }
 
 static void account_stages(struct agent *a, unsigned end)
 {
     for (unsigned i = 0; i < end && i < STATE_MAX_STAGES; i++) {
-        a->win_stage_sum[i] += a->st.stage_us[i];
+        a->win_stage_sum[i] += a->st->stage_us[i];
         a->win_stage_n[i]++;
     }
 }
@@ -67,8 +68,7 @@ static void update_slowdown(struct agent *a)
         log_msg(LOG_INFO, "EDGE-SLOWDOWN", "emulated slowdown %s (SIGUSR1)",
                 off ? "suspended" : "resumed");
     }
-    a->factor =
-        off ? 1 : slowdown_at(&a->o->slowdown, (double)(clock_mono_us() - a->run_start_us) / 1e6);
+    a->factor = off ? 1 : slowdown_at(&a->o->slowdown, (double)(clock_mono_us() - a->t0_us) / 1e6);
 }
 
 /* After SIGHUP: reads the configuration again and applies what can change while running, the
@@ -96,22 +96,20 @@ static void maybe_reload(struct agent *a)
     }
 }
 
-/* Captures and processes one frame. ES_EEOF at the end of the source; a failure of one frame
- * is counted and logged, and the run goes on. */
-static enum es_err frame_step(struct agent *a, uint64_t seq)
+/* Runs the local stages after the first of a->st (taken from the capture stage with its first
+ * stage's error ferr) and sends it on. A failure of one frame is counted and logged, and the run
+ * goes on. */
+static void frame_step(struct agent *a, enum es_err ferr)
 {
     maybe_reload(a);
     update_slowdown(a);
-    state_reset(&a->st);
-    snprintf(a->st.device, sizeof a->st.device, "%s", a->o->device_id);
-    a->st.seq = seq;
-    a->st.captured_us = clock_wall_us();
-    a->st.split = a->tp ? (uint8_t)a->split : 0;
-    if (a->o->annotate_every && seq % a->o->annotate_every == 0)
-        a->st.flags |= STATE_WANT_FRAME;
-    struct stage_io io = {.st = &a->st, .source = a->src};
-    a->slowed = &a->st;
-    enum es_err err = app_run(&io, 0, a->split, agent__slow_hook, a);
+    struct state *st = a->st;
+    st->split = a->tp ? (uint8_t)a->split : 0;
+    struct stage_io io = {.st = st};
+    a->slowed = st;
+    enum es_err err = ferr;
+    if (err == ES_OK)
+        err = app_run(&io, 1, a->split, agent__slow_hook, a);
     if (err == ES_OK) {
         account_stages(a, a->split);
         a->win.captured++;
@@ -119,14 +117,11 @@ static enum es_err frame_step(struct agent *a, uint64_t seq)
     }
     json_decref(io.result);
     free(io.jpeg);
-    if (err == ES_EEOF)
-        return err;
     if (err != ES_OK) {
-        log_msg(LOG_ERROR, "EDGE-FRAME-LOST", "frame %llu lost: %s", (unsigned long long)seq,
+        log_msg(LOG_ERROR, "EDGE-FRAME-LOST", "frame %llu lost: %s", (unsigned long long)st->seq,
                 es_strerror(err));
         a->win.errors++;
     }
-    return ES_OK;
 }
 
 static enum es_err open_spool(struct agent *a)
@@ -205,11 +200,14 @@ static enum es_err start_policy(struct agent *a)
     struct sched_config sc = {.nstages = a->app->nstages,
                               .goal_fps = a->goal_fps,
                               .start_split = a->o->split,
-                              .uplink_bytes_per_s = a->uplink.bytes_per_s};
+                              .uplink_bytes_per_s = a->uplink.bytes_per_s,
+                              .pipelined = a->o->threads > 1};
     a->sched = sched_new(&sc);
     return a->sched ? ES_OK : ES_ENOMEM;
 }
 
+/* Starts the capture stage, which opens the source (on its own thread unless --threads 1)
+ * while the agent connects to the broker. */
 static enum es_err agent_setup(struct agent *a)
 {
     a->app = a->o->application ? a->o->application : app_find(a->o->app);
@@ -217,19 +215,29 @@ static enum es_err agent_setup(struct agent *a)
         log_msg(LOG_ERROR, "EDGE-APP", "unknown application %s", a->o->app);
         return ES_EAPP;
     }
-    state_init(&a->st, a->app);
     state_init(&a->fb, a->app);
     const char *spec = a->o->source ? a->o->source : a->app->source_default;
-    if (spec) {
-        enum es_err err = source_open(spec, &a->src);
-        if (err != ES_OK) {
-            log_msg(LOG_ERROR, "EDGE-SOURCE", "cannot open source %s: %s", spec, es_strerror(err));
-            return err;
-        }
-    }
-    enum es_err err = ES_OK;
-    if (a->o->mode != EDGE_DEVICE_ONLY)
+    struct capture_config cc = {
+        .app = a->app,
+        .source = spec,
+        .device = a->o->device_id,
+        .frames = a->o->frames,
+        .rate = a->o->rate,
+        .annotate_every = a->o->annotate_every,
+        .slowdown = &a->o->slowdown,
+        .slowdown_off = &a->sig->slowdown_off,
+        .stop = &a->sig->stop,
+        .start_us = a->t0_us,
+        .threaded = a->o->threads > 1,
+    };
+    enum es_err err = capture_start(&cc, &a->capture);
+    if (err == ES_OK && a->o->mode != EDGE_DEVICE_ONLY)
         err = connect_broker(a);
+    enum es_err serr = a->capture ? capture_opened(a->capture) : ES_OK;
+    if (serr != ES_OK) {
+        log_msg(LOG_ERROR, "EDGE-SOURCE", "cannot open source %s: %s", spec, es_strerror(serr));
+        return serr;
+    }
     if (err == ES_OK && a->o->mode == EDGE_AUTO)
         err = start_policy(a);
     if (err != ES_OK)
@@ -239,30 +247,35 @@ static enum es_err agent_setup(struct agent *a)
 
 static void agent_teardown(struct agent *a)
 {
+    capture_free(a->capture);
     forwarder_stop(a->fw, a->spool, 0);
     transport_close(a->tp);
     spool_free(a->spool);
     roster_free(a->roster);
     sched_free(a->sched);
     delivery_free(a->dl);
-    source_free(a->src);
-    state_release(&a->st);
     state_release(&a->fb);
     free(a->buf);
 }
 
-/* The capture loop: paces like a camera with --rate, keeps the in-flight window bounded, and
- * ends windows. Returns ES_ESTOPPED when the client id was taken over. */
+/* The agent's loop: takes each captured frame, keeps the in-flight window bounded, and ends
+ * windows. Returns ES_ESTOPPED when the client id was taken over. */
 static enum es_err capture_loop(struct agent *a)
 {
     const struct edge_opts *o = a->o;
-    for (uint64_t seq = 0; !a->sig->stop && (!o->frames || seq < o->frames); seq++) {
-        if (o->rate > 0)
-            clock_sleep_us(camclock_next(&a->camera, clock_mono_us(), &a->win.skipped));
+    while (!a->sig->stop) {
         if (a->tp && agent__make_room(a) != ES_OK)
             break;
-        if (frame_step(a, seq) == ES_EEOF)
+        enum es_err ferr;
+        a->st = capture_next(a->capture, &ferr);
+        if (!a->st) {
+            if (ferr != ES_OK)
+                log_msg(LOG_ERROR, "EDGE-SOURCE", "the source failed: %s", es_strerror(ferr));
             break;
+        }
+        frame_step(a, ferr);
+        capture_release(a->capture, a->st);
+        a->st = NULL;
         if (a->tp)
             agent__service(a);
         int64_t now = clock_mono_us();
@@ -284,7 +297,7 @@ enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *
         .o = opts, .sig = sig, .goal_fps = opts->goal_fps, .reload_seen = sig->reload};
     pthread_mutex_init(&a.cloud_lock, NULL);
     a.uplink.bytes_per_s = opts->uplink_kbps * 1000.0 / 8.0;
-    a.camera.period_us = opts->rate > 0 ? 1e6 / opts->rate : 0;
+    a.t0_us = clock_mono_us();
     enum es_err err = agent_setup(&a);
     if (err != ES_OK)
         goto cleanup;

@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "app.h"
+#include "capture.h"
 #include "delivery.h"
 #include "emulate.h"
 #include "forward.h"
@@ -42,16 +43,16 @@ struct agent {
     sig_atomic_t reload_seen; /* sig->reload when the configuration was last read */
     const struct app *app;
     const struct agent_signals *sig;
-    struct source *src;
+    struct capture *capture; /* the source and the first stage */
     struct transport *tp;
     struct delivery *dl;
     struct roster *roster;
     struct spool *spool;
     struct forwarder *fw;
     struct sched *sched;
-    struct state st; /* the frame being captured */
-    struct state fb; /* a frame handed back, decoded to run its remaining stages here */
-    uint8_t *buf;    /* wire encoding of st */
+    struct state *st; /* the frame being processed, from capture_next */
+    struct state fb;  /* a frame handed back, decoded to run its remaining stages here */
+    uint8_t *buf;     /* wire encoding of st */
     size_t cap;
     unsigned split; /* stages 0..split-1 run here; nstages in device-only mode */
     char stage_topic[TOPIC_MAX];
@@ -73,14 +74,15 @@ struct agent {
     struct state *slowed; /* the state whose stages agent__slow_hook times */
     bool slowdown_off;    /* the last state of sig->slowdown_off seen */
     struct uplink uplink;
-    struct camclock camera; /* --rate */
-    char reason[128];       /* why the split last changed */
+    char reason[128]; /* why the split last changed */
     unsigned prev_split;
     /* stage times the cloud reported in this window's results (transport thread writes) */
     pthread_mutex_t cloud_lock;
     double cloud_sum[STATE_MAX_STAGES];
     uint64_t cloud_n[STATE_MAX_STAGES];
     int64_t run_start_us;
+    int64_t t0_us;        /* monotonic, when agent_run started */
+    int64_t first_out_us; /* monotonic, when the first frame was published or emitted; 0 */
     uint64_t run_bytes;
     double run_stage_sum[STATE_MAX_STAGES];
 };

@@ -97,24 +97,27 @@ static enum es_err publish_state(struct agent *a)
 {
     size_t len = 0;
     int64_t t0 = clock_mono_us();
-    enum es_err err = wire_encode(&a->st, a->split, &a->buf, &a->cap, &len);
+    enum es_err err = wire_encode(a->st, a->split, &a->buf, &a->cap, &len);
     if (err != ES_OK) {
         log_msg(LOG_ERROR, "EDGE-ENCODE", "cannot encode frame %llu: %s",
-                (unsigned long long)a->st.seq, es_strerror(err));
+                (unsigned long long)a->st->seq, es_strerror(err));
         return err;
     }
     clock_sleep_us(uplink_book(&a->uplink, clock_mono_us(), len));
     /* In flight before it is sent: its result may come back before transport_publish returns. */
-    err = delivery_add(a->dl, a->st.seq, a->st.captured_us, a->split, a->buf, len, clock_mono_us());
+    err =
+        delivery_add(a->dl, a->st->seq, a->st->captured_us, a->split, a->buf, len, clock_mono_us());
     if (err == ES_OK)
         err = transport_publish(a->tp, a->stage_topic, a->buf, len, a->o->qos, false);
     a->win_publish_us += (double)(clock_mono_us() - t0);
     if (err != ES_OK) {
-        delivery_cancel(a->dl, a->st.seq);
+        delivery_cancel(a->dl, a->st->seq);
         return err;
     }
     a->win_bytes += len;
     a->win.offloaded++;
+    if (!a->first_out_us)
+        a->first_out_us = clock_mono_us();
     return ES_OK;
 }
 
@@ -126,9 +129,9 @@ enum es_err agent__offload(struct agent *a)
     a->win.here++;
     a->offline.frames += a->offline.active;
     a->no_worker.frames += a->no_worker.active;
-    enum es_err err = finish_here(a, &a->st);
+    enum es_err err = finish_here(a, a->st);
     if (err == ES_OK)
-        delivery_ran_here(a->dl, a->st.seq, a->st.captured_us, clock_wall_us());
+        delivery_ran_here(a->dl, a->st->seq, a->st->captured_us, clock_wall_us());
     return err;
 }
 

@@ -30,6 +30,7 @@ enum {
     OPT_BUFFER_MB,
     OPT_ANNOTATE,
     OPT_QUIET,
+    OPT_THREADS,
 };
 
 void edge_usage(FILE *out)
@@ -69,6 +70,9 @@ void edge_usage(FILE *out)
           "  --buffer N        store-and-forward buffer: N results at most (default 10000)\n"
           "  --buffer-mb M     and M MiB at most (default 64); the oldest are dropped first\n"
           "  --annotate-every N  ask for an annotated JPEG every N frames (default 0: never)\n"
+          "  --threads N       1: every local stage on one thread; 2 or more (the default on a\n"
+          "                    multi-core device): capture and the first stage on a thread of\n"
+          "                    their own, a few frames ahead of the other stages\n"
           "  --quiet           no throughput lines\n"
           "  --log-level L     error, warn, info (default) or debug\n"
           "  --help            this text\n",
@@ -96,6 +100,8 @@ static void defaults(void *opts)
               *p == '-' || *p == '_'))
             *p = '_';
     o->device_id = o->device_buf;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = ncpu > 1 ? 2 : 1;
 }
 
 /* Applies one of the agent's own options (cli_program.apply). */
@@ -190,6 +196,11 @@ static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t
     case OPT_QUIET:
         o->quiet = true;
         return ES_OK;
+    case OPT_THREADS:
+        if (cli_parse_long(arg, 1, 256, &l) != ES_OK)
+            return cli_fail(why, whylen, "--threads must be an integer 1..256");
+        o->threads = (unsigned)l;
+        return ES_OK;
     default:
         return cli_fail(why, whylen, "unknown option %d", opt);
     }
@@ -255,6 +266,7 @@ static const struct option edge_options[] = {
     {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
     {"annotate-every", required_argument, NULL, OPT_ANNOTATE},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {NULL, 0, NULL, 0},
 };
 

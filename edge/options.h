@@ -38,6 +38,7 @@ struct edge_opts {
     size_t buffer_bytes;           /* and payload bytes */
     unsigned annotate_every;       /* 0: never ask for annotated frames */
     bool quiet;                    /* no throughput lines */
+    unsigned threads;              /* 1: one thread; more: capture on a thread of its own */
     char device_buf[65];
 };
 

@@ -1,6 +1,7 @@
 /* The edge's accounts: one line and one stats message per measurement window, the split policy's
  * decision, the fault episodes' closing lines and the closing summary. */
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,12 +89,13 @@ static void decide(struct agent *a, const struct stats *s, int64_t now, const do
         .bytes_per_frame = s->bytes_per_frame,
         .publish_us = publish_us,
     };
-    double busy = publish_us;
+    double rest = publish_us; /* pipelined: stage 0 runs beside the rest */
     for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {
         w.stage_us[i] = i < a->split ? s->stage_us[i] : 0;
         w.cloud_stage_us[i] = cloud_us[i];
-        busy += w.stage_us[i];
+        rest += i ? w.stage_us[i] : 0;
     }
+    double busy = a->o->threads > 1 ? fmax(w.stage_us[0], rest) : w.stage_us[0] + rest;
     double per_frame = s->fps > 0 ? 1e6 / s->fps : 0;
     w.other_us = per_frame > busy ? per_frame - busy : 0;
     char reason[128] = "";
@@ -164,6 +166,8 @@ void agent__end_window(struct agent *a, int64_t now, bool last)
     struct delivery_window dw = {0};
     if (a->dl)
         delivery_take_window(a->dl, &dw);
+    if (a->capture)
+        a->win.skipped += capture_take_skipped(a->capture);
     struct stats_counts c;
     window_counts(a, &dw, &c);
     double stage_us[STATE_MAX_STAGES] = {0}, cloud_us[STATE_MAX_STAGES] = {0};
@@ -224,12 +228,13 @@ void agent__log_summary(struct agent *a, double edge_s, double e2e_s, size_t uns
     log_msg(LOG_INFO, "EDGE-SUMMARY",
             "split=%u frames=%llu results=%llu fallback=%llu lost=%llu retried=%llu "
             "duplicates=%llu skipped=%llu spooled=%zu edge_fps=%.1f results_per_s=%.1f "
-            "bytes_per_frame=%.0f stage_us=%s",
+            "bytes_per_frame=%.0f startup_ms=%.1f stage_us=%s",
             a->tp ? a->split : 0, (unsigned long long)frames, (unsigned long long)results,
             (unsigned long long)a->run_fallback, (unsigned long long)lost,
             (unsigned long long)a->run_retried, (unsigned long long)a->run_duplicates,
             (unsigned long long)a->run.skipped, keeps ? unsent : (size_t)0,
             edge_s > 0 ? (double)frames / edge_s : 0,
             e2e_s > 0 ? (double)(results + a->run_fallback) / e2e_s : 0,
-            a->run.offloaded ? (double)a->run_bytes / (double)a->run.offloaded : 0, stages);
+            a->run.offloaded ? (double)a->run_bytes / (double)a->run.offloaded : 0,
+            a->first_out_us ? (double)(a->first_out_us - a->t0_us) / 1e3 : 0, stages);
 }

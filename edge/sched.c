@@ -218,10 +218,13 @@ static void predict(struct sched *s)
 {
     double ratio = device_cloud_ratio(s), dev = 0;
     double other = s->other_seen ? s->other_us : 0;
+    /* Pipelined, the first stage overlaps the later ones and the publish of the frame before. */
+    double first = s->cfg.pipelined ? device_us(s, 0, ratio) : 0;
     for (unsigned k = 1; k < s->cfg.nstages; k++) {
         dev += device_us(s, k - 1, ratio);
-        double cost = dev + other + publish_us(s, k, payload(s, k, false));
-        double cost_opt = dev + other + publish_us(s, k, payload(s, k, true));
+        double rest = dev - first;
+        double cost = fmax(first, rest + publish_us(s, k, payload(s, k, false))) + other;
+        double cost_opt = fmax(first, rest + publish_us(s, k, payload(s, k, true))) + other;
         s->pred[k] = 1e6 / fmax(cost, 1);
         s->pred_opt[k] = 1e6 / fmax(cost_opt, 1);
     }

@@ -11,7 +11,9 @@
  * device is estimated from the time the cloud reports for it, scaled by the device/cloud ratio of
  * the stages seen in both places (1 when there are none). The payload size and publish time are
  * kept per split as measured; unseen splits get a conservative prior. The edge FPS predicted at
- * split K is 1e6 / (device time of stages 0..K-1 + publish cost of K's payload + other time).
+ * split K is 1e6 / (device time of stages 0..K-1 + publish cost of K's payload + other time);
+ * on a pipelined edge, 1e6 / (max(device time of stage 0, device time of stages 1..K-1 + publish
+ * cost) + other time).
  *
  * The policy: on a missed goal (by more than 5%, or in two windows running, or in the first
  * window after a move), jump to the largest split predicted to meet it with a cushion (a third
@@ -40,6 +42,8 @@ struct sched_config {
     double margin;             /* reclaim a stage only if predicted fps >= goal*(1+margin);
                                 * 0 means 0.15; must be < 1 */
     double uplink_bytes_per_s; /* known cap of the uplink, 0 = unknown */
+    bool pipelined;            /* the first stage runs on a thread of its own, overlapping the
+                                * other local stages and the publish of the frame before */
 };
 
 /* One window's measurements. Stage and cloud times, bytes and publish time that are 0 are
@@ -59,7 +63,8 @@ struct sched_window {
                                               * split..nstages-1, from the results */
     double bytes_per_frame;                  /* payload bytes published per frame at this split */
     double publish_us; /* mean edge time per frame to encode and publish, incl. uplink wait */
-    double other_us;   /* mean edge time per frame outside the stages and publishing */
+    double other_us;   /* mean edge time per frame beyond the stages and publishing (pipelined:
+                        * beyond the longer of stage 0 and the rest with the publish) */
 };
 
 struct sched;

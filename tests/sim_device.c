@@ -1,5 +1,6 @@
 #include "sim_device.h"
 
+#include <math.h>
 #include <string.h>
 
 const double sim_base_us[SIM_NSTAGES] = {1740, 785, 134, 20, 7, 1, 4};
@@ -21,12 +22,13 @@ double sim_publish_cost(const struct sim_device *d, unsigned k)
 
 double sim_true_fps(const struct sim_device *d, unsigned k)
 {
-    double cost = sim_publish_cost(d, k) + 100;
-    for (unsigned i = 0; i < k; i++)
-        cost += d->slowdown * sim_base_us[i];
+    double rest = sim_publish_cost(d, k);
+    for (unsigned i = 1; i < k; i++)
+        rest += d->slowdown * sim_base_us[i];
     if (k == SIM_NSTAGES - 1)
-        cost += d->hidden_us;
-    return 1e6 / cost;
+        rest += d->hidden_us;
+    double first = d->slowdown * sim_base_us[0];
+    return 1e6 / ((d->pipelined ? fmax(first, rest) : first + rest) + 100);
 }
 
 void sim_measure(struct sim_device *d, unsigned k, int64_t now_us, double window_s,

@@ -1,7 +1,8 @@
 /* Integration: automatic mode against a real broker and worker. A device emulated 20 times
  * slower misses the goal at split 6, offloads until the goal is met and settles within two
  * windows; when the slowdown ends (on a schedule, or suspended by SIGUSR1) it takes its stages
- * back. */
+ * back. The edge runs on one thread (--threads 1): pipelined, the slowed first stage alone bounds
+ * every split, so offloading could not meet a goal (test_sched covers that model). */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,9 +25,9 @@ static double measure(const struct broker *b, const char *split)
     snprintf(port, sizeof port, "%d", b->port);
     snprintf(device, sizeof device, "measure-%s", split);
     snprintf(err, sizeof err, "%s/%s.log", b->dir, device);
-    const char *argv[] = {"edge-agent", split,         "--slowdown", "20",       "--host",
-                          "127.0.0.1",  "--port",      port,         "--frames", "120",
-                          "--quiet",    "--device-id", device,       NULL};
+    const char *argv[] = {"edge-agent", split,       "--slowdown", "20",  "--host",  "127.0.0.1",
+                          "--port",     port,        "--frames",   "120", "--quiet", "--device-id",
+                          device,       "--threads", "1",          NULL};
     pid_t pid = harness_spawn(argv, NULL, err);
     CHECK_EQ_INT(harness_wait(pid, 60000), 0);
     FILE *f = fopen(err, "r");
@@ -61,10 +62,10 @@ static pid_t spawn_agent(const struct broker *b, const char *device, const char 
 {
     char port[16];
     snprintf(port, sizeof port, "%d", b->port);
-    const char *argv[] = {"edge-agent", "6",        goal_arg, "--slowdown",  slowdown,
-                          "--window",   "1",        "--host", "127.0.0.1",   "--port",
-                          port,         "--frames", frames,   "--device-id", device,
-                          "--rate",     rate,       NULL};
+    const char *argv[] = {"edge-agent", "6",        goal_arg,    "--slowdown",  slowdown,
+                          "--window",   "1",        "--host",    "127.0.0.1",   "--port",
+                          port,         "--frames", frames,      "--device-id", device,
+                          "--rate",     rate,       "--threads", "1",           NULL};
     char err[400];
     snprintf(err, sizeof err, "%s/%s.log", b->dir, device);
     return harness_spawn(argv, NULL, err);

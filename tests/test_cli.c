@@ -88,6 +88,7 @@ int main(void)
         {"edge-agent", "--spool", "", NULL},
         {"edge-agent", "--inflight", "5000", NULL},
         {"edge-agent", "--sub-qos", "2", NULL},
+        {"edge-agent", "--threads", "0", NULL},
     };
     for (size_t i = 0; i < sizeof bad_edge / sizeof bad_edge[0]; i++) {
         CHECK_EQ_INT(run(bad_edge[i], err), 2);
@@ -129,6 +130,8 @@ int main(void)
     snprintf(needle, sizeof needle, "tcp://127.0.0.1:%s", port);
     CHECK_EQ_INT(harness_count_lines(err, needle, &total), 1);
     CHECK_EQ_INT(total, 1);
+    if (total != 1)
+        harness_dump(err);
     /* An unreadable password file: one line naming it, before any connection. */
     const char *nopass[] = {"edge-agent", "3",  "--host",          "127.0.0.1",
                             "--port",     port, "--password-file", "/nonexistent/pass",

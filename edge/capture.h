@@ -1,0 +1,66 @@
+/* The edge's capture stage: opens the frame source, paces reads like a camera (--rate) and runs
+ * the first stage (capture and decode) of each frame.
+ *
+ * Threaded, it does so on a thread of its own, a few frames ahead of the agent, into a ring of
+ * CAPTURE_DEPTH frame states: the first stage of frame n+1 runs while the agent runs the other
+ * local stages of frame n and publishes it. Frames come out in capture order, and each stage's
+ * time in stage_us is still the time that stage took. Inline (--threads 1), everything happens
+ * in capture_next on the caller's thread, as before.
+ *
+ * The agent takes a frame with capture_next, works on it and gives it back with capture_release
+ * before it takes the next one. */
+#ifndef ES_CAPTURE_H
+#define ES_CAPTURE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "emulate.h"
+#include "es_err.h"
+#include "state.h"
+
+/* Frames in the ring: one the agent holds, one ready, one being captured. */
+#define CAPTURE_DEPTH 3
+
+struct capture_config {
+    const struct app *app;
+    const char *source;      /* source spec, NULL when the application needs none */
+    const char *device;      /* written into every frame */
+    uint64_t frames;         /* stop after this many frames; 0: until the source ends or stop */
+    double rate;             /* pace like a camera at this fps; 0: as fast as possible */
+    unsigned annotate_every; /* ask for an annotated frame every N frames; 0: never */
+    const struct slowdown *slowdown; /* emulated slowdown, applied to the first stage too */
+    const volatile sig_atomic_t *slowdown_off; /* nonzero: slowdown suspended (SIGUSR1) */
+    const volatile sig_atomic_t *stop;         /* nonzero: stop capturing */
+    int64_t start_us; /* monotonic start of the run (the slowdown schedule's zero) */
+    bool threaded;
+};
+
+struct capture;
+
+/* Starts capturing. Threaded, the source is opened on the capture thread, so that the caller
+ * can connect to the broker meanwhile; inline, it is opened here. Either way capture_opened()
+ * reports how that went. Returns ES_ENOMEM or ES_EIO (no thread), else ES_OK. */
+enum es_err capture_start(const struct capture_config *cfg, struct capture **out);
+
+/* Waits until the source is open and returns ES_OK, or the error that kept it from opening
+ * (ES_EINVAL, ES_ESOURCE). */
+enum es_err capture_opened(struct capture *c);
+
+/* The next frame, its first stage run, with *err set to ES_OK or that stage's error (the frame
+ * is then to be counted as lost and released). NULL at the end: the source ended, --frames
+ * were captured, or stop was set; *err is ES_OK then, or the source's error. */
+struct state *capture_next(struct capture *c, enum es_err *err);
+
+/* Gives back the frame capture_next returned. */
+void capture_release(struct capture *c, struct state *st);
+
+/* Camera frames skipped since the last call (--rate: produced while the device was busy). */
+uint64_t capture_take_skipped(struct capture *c);
+
+/* Stops the thread and frees c with its states and source. Accepts NULL. */
+void capture_free(struct capture *c);
+
+#endif
