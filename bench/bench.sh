@@ -16,12 +16,8 @@ slow=${SLOWDOWN:-4}
 run=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-bench-XXXXXX")
 pids=()
 trap 'stop_pids "${pids[@]}"; rm -rf "$run"' EXIT
-port=$(free_port 0)
-start_broker "$run" "$port"
-pids+=("$BROKER_PID")
-start_worker "$run/worker.log" "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
-  --worker-id bench-worker --stats-every 0
-pids+=("$WORKER_PID")
+bench_services "$run" "$build"
+port=$BENCH_PORT
 
 video=${1:-}
 if [ -z "$video" ]; then

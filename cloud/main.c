@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "image_coder.h"
 #include "registry.h"
 #include "topic.h"
 #include "worker.h"
@@ -250,6 +251,7 @@ int main(int argc, char **argv)
     opts.w.reload = &g_reload;
     opts.w.reread = reread;
     opts.w.reread_arg = &cmd;
+    wire_set_image_coder(image_coder_opencv()); /* before any thread starts */
     rc = worker_run(&opts.w, &g_stop) == ES_OK ? 0 : 1;
     cli_end(&cmd);
     return rc;

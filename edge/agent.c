@@ -15,17 +15,6 @@
 /* How long a starting edge waits for workers to answer its hello (ask_workers). */
 #define HELLO_WAIT_US 300000
 
-void agent__slow_hook(void *arg, unsigned stage, int64_t took_us)
-{
-    struct agent *a = arg;
-    if (a->factor <= 1)
-        return;
-    int64_t extra = (int64_t)((a->factor - 1) * (double)took_us);
-    clock_spin_us(extra);
-    if (stage < STATE_MAX_STAGES && a->slowed)
-        a->slowed->stage_us[stage] = (uint32_t)(took_us + extra);
-}
-
 /* Device-only: the result goes to stdout as one JSON line. */
 static enum es_err emit_local(struct agent *a, struct stage_io *io)
 {
@@ -68,7 +57,8 @@ static void update_slowdown(struct agent *a)
         log_msg(LOG_INFO, "EDGE-SLOWDOWN", "emulated slowdown %s (SIGUSR1)",
                 off ? "suspended" : "resumed");
     }
-    a->factor = off ? 1 : slowdown_at(&a->o->slowdown, (double)(clock_mono_us() - a->t0_us) / 1e6);
+    a->slow.factor =
+        off ? 1 : slowdown_at(&a->o->slowdown, (double)(clock_mono_us() - a->t0_us) / 1e6);
 }
 
 /* After SIGHUP: reads the configuration again and applies what can change while running, the
@@ -106,10 +96,10 @@ static void frame_step(struct agent *a, enum es_err ferr)
     struct state *st = a->st;
     st->split = a->tp ? (uint8_t)a->split : 0;
     struct stage_io io = {.st = st};
-    a->slowed = st;
+    a->slow.st = st;
     enum es_err err = ferr;
     if (err == ES_OK)
-        err = app_run(&io, 1, a->split, agent__slow_hook, a);
+        err = app_run(&io, 1, a->split, stage_slowdown_hook, &a->slow);
     if (err == ES_OK) {
         account_stages(a, a->split);
         a->win.captured++;

@@ -70,9 +70,8 @@ struct agent {
     double win_publish_us;
     double win_stage_sum[STATE_MAX_STAGES];
     uint64_t win_stage_n[STATE_MAX_STAGES];
-    double factor;        /* slowdown in force for the current frame */
-    struct state *slowed; /* the state whose stages agent__slow_hook times */
-    bool slowdown_off;    /* the last state of sig->slowdown_off seen */
+    struct stage_slowdown slow; /* --slowdown of the stages after the first, this thread's */
+    bool slowdown_off;          /* the last state of sig->slowdown_off seen */
     struct uplink uplink;
     char reason[128]; /* why the split last changed */
     unsigned prev_split;
@@ -86,12 +85,6 @@ struct agent {
     uint64_t run_bytes;
     double run_stage_sum[STATE_MAX_STAGES];
 };
-
-/* agent.c */
-
-/* The stage hook that emulates a slower device (--slowdown): after each stage run on the
- * device, spins for (factor - 1) times what it took and records the total in a->slowed. */
-void agent__slow_hook(void *arg, unsigned stage, int64_t took_us);
 
 /* offload.c */
 

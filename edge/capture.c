@@ -15,10 +15,8 @@ struct capture {
     enum es_err ring_err[CAPTURE_DEPTH]; /* the first stage's error of each frame */
     struct camclock camera;
     _Atomic uint64_t skipped;
-    uint64_t seq; /* the next frame's number */
-    /* the slowdown of the frame being captured, for the stage hook */
-    double factor;
-    struct state *slowed;
+    uint64_t seq;               /* the next frame's number */
+    struct stage_slowdown slow; /* of the frame being captured */
     /* threaded: everything below is under lock */
     pthread_t thread;
     bool started;
@@ -35,15 +33,15 @@ struct capture {
     bool quit; /* capture_free: stop now */
 };
 
-static void slow_hook(void *arg, unsigned stage, int64_t took_us)
+void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us)
 {
-    struct capture *c = arg;
-    if (c->factor <= 1)
+    struct stage_slowdown *s = arg;
+    if (s->factor <= 1)
         return;
-    int64_t extra = (int64_t)((c->factor - 1) * (double)took_us);
+    int64_t extra = (int64_t)((s->factor - 1) * (double)took_us);
     clock_spin_us(extra);
-    if (stage < STATE_MAX_STAGES && c->slowed)
-        c->slowed->stage_us[stage] = (uint32_t)(took_us + extra);
+    if (stage < STATE_MAX_STAGES && s->st)
+        s->st->stage_us[stage] = (uint32_t)(took_us + extra);
 }
 
 /* Pacing (--rate), then the first stage of frame c->seq into st. ES_EEOF at the end. */
@@ -55,9 +53,9 @@ static enum es_err capture_one(struct capture *c, struct state *st)
         clock_sleep_us(camclock_next(&c->camera, clock_mono_us(), &skipped));
         atomic_fetch_add(&c->skipped, skipped);
     }
-    c->factor = g->slowdown && !*g->slowdown_off
-                    ? slowdown_at(g->slowdown, (double)(clock_mono_us() - g->start_us) / 1e6)
-                    : 1;
+    c->slow.factor = g->slowdown && !*g->slowdown_off
+                         ? slowdown_at(g->slowdown, (double)(clock_mono_us() - g->start_us) / 1e6)
+                         : 1;
     state_reset(st);
     snprintf(st->device, sizeof st->device, "%s", g->device);
     st->seq = c->seq;
@@ -65,8 +63,8 @@ static enum es_err capture_one(struct capture *c, struct state *st)
     if (g->annotate_every && c->seq % g->annotate_every == 0)
         st->flags |= STATE_WANT_FRAME;
     struct stage_io io = {.st = st, .source = c->src};
-    c->slowed = st;
-    enum es_err err = app_run(&io, 0, 1, slow_hook, c);
+    c->slow.st = st;
+    enum es_err err = app_run(&io, 0, 1, stage_slowdown_hook, &c->slow);
     json_decref(io.result); /* the first stage is never the last one: both stay NULL */
     free(io.jpeg);
     c->seq++;

@@ -38,6 +38,17 @@ struct capture_config {
     bool threaded;
 };
 
+/* The emulated slowdown of the stages one thread runs (--slowdown), as an app_run stage hook:
+ * after each stage it spins for (factor - 1) times what the stage took and records the total
+ * in st->stage_us. The capture thread has one, the agent another. */
+struct stage_slowdown {
+    double factor;    /* in force for the current frame; <= 1: no slowdown */
+    struct state *st; /* the frame whose stages are timed */
+};
+
+/* The hook (arg: a struct stage_slowdown). */
+void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us);
+
 struct capture;
 
 /* Starts capturing. Threaded, the source is opened on the capture thread, so that the caller

@@ -5,6 +5,7 @@
 
 #include "agent.h"
 #include "cli.h"
+#include "image_coder.h"
 #include "options.h"
 
 static struct agent_signals g_sig;
@@ -55,6 +56,7 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    wire_set_image_coder(image_coder_opencv()); /* before any thread starts */
     rc = agent_run(&opts, &g_sig) == ES_OK ? 0 : 1;
     cli_end(&cmd);
     return rc;

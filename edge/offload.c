@@ -48,8 +48,8 @@ static enum es_err emit_here(struct agent *a, const struct state *st, const stru
 static enum es_err finish_here(struct agent *a, struct state *st)
 {
     struct stage_io io = {.st = st};
-    a->slowed = st; /* the device runs these stages: as slow as the others */
-    enum es_err err = app_run(&io, st->split, a->app->nstages, agent__slow_hook, a);
+    a->slow.st = st; /* the device runs these stages: as slow as the others */
+    enum es_err err = app_run(&io, st->split, a->app->nstages, stage_slowdown_hook, &a->slow);
     if (err == ES_OK)
         err = emit_here(a, st, &io);
     json_decref(io.result);
@@ -97,7 +97,8 @@ static enum es_err publish_state(struct agent *a)
 {
     size_t len = 0;
     int64_t t0 = clock_mono_us();
-    enum es_err err = wire_encode(a->st, a->split, &a->buf, &a->cap, &len);
+    struct wire_encode_opts wo = {.image_codec = a->o->image_codec, .quality = a->o->image_quality};
+    enum es_err err = wire_encode_ex(a->st, a->split, &wo, &a->buf, &a->cap, &len);
     if (err != ES_OK) {
         log_msg(LOG_ERROR, "EDGE-ENCODE", "cannot encode frame %llu: %s",
                 (unsigned long long)a->st->seq, es_strerror(err));

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "registry.h"
 #include "cli.h"
+#include "wire.h"
 
 enum {
     OPT_DEVICE = CLI_PROGRAM_OPT,
@@ -31,6 +32,7 @@ enum {
     OPT_ANNOTATE,
     OPT_QUIET,
     OPT_THREADS,
+    OPT_IMAGE_CODEC,
 };
 
 void edge_usage(FILE *out)
@@ -56,6 +58,8 @@ void edge_usage(FILE *out)
           "                    F:START-END[,...] in seconds since start (1 outside), e.g.\n"
           "                    --slowdown 1:0-30,20:30-60; SIGUSR1 suspends or resumes it\n"
           "  --uplink-kbps N   emulate an uplink of N kbit/s for stage payloads\n"
+          "  --image-codec C   how pictures travel at splits 1 and 2: raw (default), png\n"
+          "                    (lossless) or jpeg[:Q] (lossy, quality 1..100, default 90)\n"
           "  --window SECONDS  measurement window (default 3)\n"
           "  --qos 0|1         QoS of stage payloads (default 1)\n"
           "  --sub-qos 0|1     QoS of the results and status subscriptions (default 1); 0 on\n"
@@ -102,6 +106,7 @@ static void defaults(void *opts)
     o->device_id = o->device_buf;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = ncpu > 1 ? 2 : 1;
+    o->image_quality = 90;
 }
 
 /* Applies one of the agent's own options (cli_program.apply). */
@@ -196,6 +201,10 @@ static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t
     case OPT_QUIET:
         o->quiet = true;
         return ES_OK;
+    case OPT_IMAGE_CODEC:
+        if (wire_parse_image_codec(arg, &o->image_codec, &o->image_quality) != ES_OK)
+            return cli_fail(why, whylen, "--image-codec must be raw, png, jpeg or jpeg:Q (1..100)");
+        return ES_OK;
     case OPT_THREADS:
         if (cli_parse_long(arg, 1, 256, &l) != ES_OK)
             return cli_fail(why, whylen, "--threads must be an integer 1..256");
@@ -267,6 +276,7 @@ static const struct option edge_options[] = {
     {"annotate-every", required_argument, NULL, OPT_ANNOTATE},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"threads", required_argument, NULL, OPT_THREADS},
+    {"image-codec", required_argument, NULL, OPT_IMAGE_CODEC},
     {NULL, 0, NULL, 0},
 };
 

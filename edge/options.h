@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "emulate.h"
 #include "transport.h"
+#include "wire.h"
 
 struct app;
 
@@ -21,24 +22,26 @@ struct edge_opts {
     const char *split_arg, *goal_arg; /* --split and --goal as given, until checked */
     struct transport_opts broker;
     const char *device_id;
-    const char *app;               /* application name or plugin file, default "ball" */
-    const struct app *application; /* what app names, set by edge_parse (registry.h) */
-    const char *source;            /* NULL: the application's default */
-    uint64_t frames;               /* 0: until the source ends or a signal */
-    double rate;                   /* 0: as fast as possible */
-    struct slowdown slowdown;      /* emulated device slowness, possibly changing over time */
-    double uplink_kbps;            /* emulated uplink cap in kbit/s; 0: none */
-    double window_s;               /* measurement window */
-    int qos;                       /* for stage payloads */
-    int sub_qos;                   /* for the results and status subscriptions */
-    unsigned inflight;             /* frames in flight at most */
-    double result_timeout_s;       /* longest wait for a result after one publish of a frame */
-    const char *spool_dir;         /* NULL: the store-and-forward buffer is in memory */
-    size_t buffer_entries;         /* store-and-forward buffer bound, entries */
-    size_t buffer_bytes;           /* and payload bytes */
-    unsigned annotate_every;       /* 0: never ask for annotated frames */
-    bool quiet;                    /* no throughput lines */
-    unsigned threads;              /* 1: one thread; more: capture on a thread of its own */
+    const char *app;                   /* application name or plugin file, default "ball" */
+    const struct app *application;     /* what app names, set by edge_parse (registry.h) */
+    const char *source;                /* NULL: the application's default */
+    uint64_t frames;                   /* 0: until the source ends or a signal */
+    double rate;                       /* 0: as fast as possible */
+    struct slowdown slowdown;          /* emulated device slowness, possibly changing over time */
+    double uplink_kbps;                /* emulated uplink cap in kbit/s; 0: none */
+    double window_s;                   /* measurement window */
+    int qos;                           /* for stage payloads */
+    int sub_qos;                       /* for the results and status subscriptions */
+    unsigned inflight;                 /* frames in flight at most */
+    double result_timeout_s;           /* longest wait for a result after one publish of a frame */
+    const char *spool_dir;             /* NULL: the store-and-forward buffer is in memory */
+    size_t buffer_entries;             /* store-and-forward buffer bound, entries */
+    size_t buffer_bytes;               /* and payload bytes */
+    unsigned annotate_every;           /* 0: never ask for annotated frames */
+    bool quiet;                        /* no throughput lines */
+    unsigned threads;                  /* 1: one thread; more: capture on a thread of its own */
+    enum wire_image_codec image_codec; /* how image fields travel */
+    int image_quality;                 /* JPEG quality */
     char device_buf[65];
 };
 

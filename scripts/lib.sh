@@ -53,6 +53,19 @@ start_worker() {
   fi
 }
 
+# bench_services DIR BUILD: for a benchmark, a broker on a free port (BENCH_PORT) and one
+# cloud-worker (id bench-worker, no stats) from BUILD, their logs in DIR; appends both to the
+# caller's pids array, which the caller's EXIT trap stops.
+bench_services() {
+  local dir=$1 build=$2
+  BENCH_PORT=$(free_port 0)
+  start_broker "$dir" "$BENCH_PORT"
+  pids+=("$BROKER_PID")
+  start_worker "$dir/worker.log" "$build/bin/cloud-worker" --host 127.0.0.1 \
+    --port "$BENCH_PORT" --worker-id bench-worker --stats-every 0
+  pids+=("$WORKER_PID")
+}
+
 # stop_pids PID...: stops the processes, the last one given first (start order reversed, so an
 # edge agent stops before its worker and broker), and waits for each.
 stop_pids() {

@@ -1,13 +1,14 @@
 /* libFuzzer target for what a worker does with a frame from the network: decode it for the
- * application it names (the ball tracker or the sensor application), then run the stages from
- * its split to the end, as a worker would. Any input must be refused by the decoder, or run
- * without a crash; a frame the stages accept must give a result object. Seeds: tests/corpus/stages
- * (written by stage_seeds). */
+ * application it names (the ball tracker or the sensor application), with the worker's PNG/JPEG
+ * image coder, then run the stages from its split to the end, as a worker would. Any input must be
+ * refused by the decoder, or run without a crash; a frame the stages accept must give a result
+ * object. Seeds: tests/corpus/stages (written by stage_seeds). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "image_coder.h"
 #include "registry.h"
 #include "log.h"
 #include "wire.h"
@@ -40,6 +41,7 @@ static void quiet(void *arg, enum log_level level, const char *id, const char *l
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     log_set_sink(quiet, NULL); /* the stages log their refusals; millions of lines slow it */
+    wire_set_image_coder(image_coder_opencv());
     struct wire_header h;
     if (wire_peek(data, size, &h) != ES_OK)
         return 0;

@@ -1,6 +1,7 @@
 /* Integration: for every split, a real broker and worker give the same results as device-only,
  * and every frame ends as exactly one result. Ball tracker on the synthetic camera and on a
- * video written here; the sensor application too. */
+ * video written here; the sensor application too. Pictures compressed on the wire
+ * (--image-codec png, jpeg:90) at splits 1 and 2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,55 @@ static json_t *run_splits(const struct broker *b, struct collector *c, const cha
     return ref;
 }
 
+/* The ball tracker at split k with pictures sent as codec; returns the results it got. */
+static json_t *run_codec(const struct broker *b, struct collector *c, unsigned k, const char *codec,
+                         int n, const char *device)
+{
+    char port[16], frames[16], split[16];
+    snprintf(port, sizeof port, "%d", b->port);
+    snprintf(frames, sizeof frames, "%d", n);
+    snprintf(split, sizeof split, "%u", k);
+    const char *argv[] = {"edge-agent",  split,    "--source",  "synthetic:7",   "--frames",
+                          frames,        "--host", "127.0.0.1", "--port",        port,
+                          "--device-id", device,   "--quiet",   "--image-codec", codec,
+                          NULL};
+    CHECK_EQ_INT(harness_wait(harness_spawn(argv, NULL, NULL), 120000), 0);
+    CHECK(collector_wait(c, device, (size_t)n, 10000));
+    return collector_results(c, device);
+}
+
+/* Pictures compressed on the wire: PNG gives results equal to device-only at splits 1 and 2;
+ * JPEG (lossy) gives every frame a result from a worker and nearly the same detections. */
+static void codecs(const struct broker *b, struct collector *c, json_t *ref, int n)
+{
+    for (unsigned k = 1; k <= 2; k++) {
+        char device[32];
+        snprintf(device, sizeof device, "png-k%u", k);
+        json_t *got = run_codec(b, c, k, "png", n, device);
+        compare(ref, got, n, k, "png");
+        json_decref(got);
+    }
+    json_t *got = run_codec(b, c, 1, "jpeg:90", n, "jpeg-k1");
+    size_t dups = 0, fallback = 0, same = 0, i;
+    CHECK(results_at_least_once(got, n, &dups, &fallback));
+    CHECK_EQ_INT(fallback, 0);
+    json_t *r;
+    json_array_foreach(got, i, r)
+    {
+        json_t *l = json_array_get(ref, (size_t)json_integer_value(json_object_get(r, "seq")));
+        bool dl = json_is_true(json_object_get(l, "detected")),
+             dr = json_is_true(json_object_get(r, "detected"));
+        double rl = json_number_value(json_object_get(l, "radius")),
+               rr = json_number_value(json_object_get(r, "radius"));
+        same += dl == dr && (!dl || (rr > rl - 3 && rr < rl + 3));
+    }
+    printf(
+        "jpeg:90 at split 1: %zu of %zu results agree with device-only (detection, radius +-3)\n",
+        same, json_array_size(got));
+    CHECK(same * 100 >= json_array_size(got) * 95);
+    json_decref(got);
+}
+
 static bool has_both_outcomes(json_t *arr)
 {
     bool yes = false, no = false;
@@ -115,6 +165,7 @@ int main(void)
     if (worker > 0 && c) {
         json_t *ref = run_splits(&b, c, "ball", "synthetic:7", 200, "syn");
         CHECK(has_both_outcomes(ref)); /* the ball leaves the frame at times */
+        codecs(&b, c, ref, 200);
         json_decref(ref);
         char video[400];
         snprintf(video, sizeof video, "%s/ball.avi", b.dir);

@@ -14,7 +14,46 @@ struct wbuf {
     size_t *cap;
     size_t len;
     enum es_err err;
+    const struct wire_encode_opts *opts; /* NULL: raw images */
 };
+
+static const struct wire_image_coder *g_coder; /* set once at start-up (wire_set_image_coder) */
+
+void wire_set_image_coder(const struct wire_image_coder *coder)
+{
+    g_coder = coder;
+}
+
+const struct wire_image_coder *wire__image_coder(void)
+{
+    return g_coder;
+}
+
+enum es_err wire_parse_image_codec(const char *spec, enum wire_image_codec *codec, int *quality)
+{
+    *quality = 90;
+    if (!spec)
+        return ES_EINVAL;
+    if (strcmp(spec, "raw") == 0) {
+        *codec = WIRE_IMAGE_RAW;
+        return ES_OK;
+    }
+    if (strcmp(spec, "png") == 0) {
+        *codec = WIRE_IMAGE_PNG;
+        return ES_OK;
+    }
+    if (strncmp(spec, "jpeg", 4) != 0 || (spec[4] != '\0' && spec[4] != ':'))
+        return ES_EINVAL;
+    *codec = WIRE_IMAGE_JPEG;
+    if (spec[4] == '\0')
+        return ES_OK;
+    char *end;
+    long q = strtol(spec + 5, &end, 10);
+    if (end == spec + 5 || *end || q < 1 || q > 100)
+        return ES_EINVAL;
+    *quality = (int)q;
+    return ES_OK;
+}
 
 /* Makes room for n more bytes, keeping the message within WIRE_MAX_PAYLOAD. */
 static bool wb_room(struct wbuf *w, size_t n)
@@ -80,16 +119,35 @@ static bool image_dims_ok(const struct image *img)
            img->channels <= STATE_MAX_CHANNELS;
 }
 
+/* The codec an image goes with: the one asked for when a coder is registered and the codec can
+ * hold the image's channels, else raw. */
+static enum wire_image_codec image_codec(const struct wbuf *w, const struct image *img)
+{
+    enum wire_image_codec c = w->opts ? w->opts->image_codec : WIRE_IMAGE_RAW;
+    if (!g_coder || (c == WIRE_IMAGE_JPEG && img->channels != 1 && img->channels != 3))
+        return WIRE_IMAGE_RAW;
+    return c;
+}
+
 static enum es_err put_image(struct wbuf *w, const struct image *img)
 {
     if (!image_dims_ok(img) || !img->data)
         return ES_EINVAL;
-    size_t n = (size_t)img->width * (size_t)img->height * (size_t)img->channels;
+    enum wire_image_codec codec = image_codec(w, img);
     wb_int(w, (uint64_t)img->width, 2);
     wb_int(w, (uint64_t)img->height, 2);
-    wb_int(w, (uint64_t)img->channels, 1);
-    wb_bytes(w, img->data, n);
-    return w->err;
+    wb_int(w, (uint64_t)img->channels | (uint64_t)codec << WIRE_CODEC_SHIFT, 1);
+    if (codec == WIRE_IMAGE_RAW) {
+        wb_bytes(w, img->data, (size_t)img->width * (size_t)img->height * (size_t)img->channels);
+        return w->err;
+    }
+    uint8_t *z = NULL;
+    size_t zlen = 0;
+    enum es_err err = g_coder->encode(img, codec, w->opts->quality, &z, &zlen);
+    if (err == ES_OK)
+        wb_bytes(w, z, zlen);
+    free(z);
+    return err != ES_OK ? err : w->err;
 }
 
 /* First index at or after i whose byte differs from val, comparing eight bytes at a time. */
@@ -216,11 +274,18 @@ static enum es_err put_field(struct wbuf *w, const struct field *f, unsigned id)
 
 enum es_err wire_encode(const struct state *st, unsigned k, uint8_t **buf, size_t *cap, size_t *len)
 {
+    return wire_encode_ex(st, k, NULL, buf, cap, len);
+}
+
+enum es_err wire_encode_ex(const struct state *st, unsigned k, const struct wire_encode_opts *opts,
+                           uint8_t **buf, size_t *cap, size_t *len)
+{
     if (!st || !st->app || !buf || !cap || !len || k < 1 || k >= st->app->nstages ||
-        k >= STATE_MAX_STAGES)
+        k >= STATE_MAX_STAGES ||
+        (opts && opts->image_codec != WIRE_IMAGE_RAW && (opts->quality < 1 || opts->quality > 100)))
         return ES_EINVAL;
     const struct app *app = st->app;
-    struct wbuf w = {.buf = buf, .cap = cap, .len = 0, .err = ES_OK};
+    struct wbuf w = {.buf = buf, .cap = cap, .len = 0, .err = ES_OK, .opts = opts};
     enum es_err err = put_header(&w, st, k);
     if (err != ES_OK)
         return err;

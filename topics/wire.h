@@ -30,6 +30,40 @@ struct wire_header {
     uint32_t flags; /* enum state_flag */
 };
 
+/* How image fields (FIELD_IMAGE) travel; masks are run-length coded whatever the codec. */
+enum wire_image_codec {
+    WIRE_IMAGE_RAW = 0,  /* the pixels as they are */
+    WIRE_IMAGE_PNG = 1,  /* lossless */
+    WIRE_IMAGE_JPEG = 2, /* lossy, 1 or 3 channels */
+};
+
+/* Compression of image bodies is not this module's work (it is OpenCV's, in the programs): a
+ * program that sends or accepts compressed images registers a coder once, before any encode or
+ * decode runs. Without one, the encoder sends images raw and the decoder refuses compressed ones
+ * (ES_EFORMAT). */
+struct wire_image_coder {
+    /* Compresses img into a new malloc'd *out of *len bytes (quality: JPEG 1..100). */
+    enum es_err (*encode)(const struct image *img, enum wire_image_codec codec, int quality,
+                          uint8_t **out, size_t *len);
+    /* Decompresses p[0..n-1] into img, already sized (width, height, channels) as the message
+     * declares and its stream header was checked to say: exactly that, or an error. */
+    enum es_err (*decode)(const uint8_t *p, size_t n, enum wire_image_codec codec,
+                          struct image *img);
+};
+
+/* Registers the coder (NULL: none). Not thread-safe: call it before threads start. */
+void wire_set_image_coder(const struct wire_image_coder *coder);
+
+/* Parses "raw", "png", "jpeg" or "jpeg:Q" (Q 1..100, default 90). ES_EINVAL otherwise. */
+enum es_err wire_parse_image_codec(const char *spec, enum wire_image_codec *codec, int *quality);
+
+/* Encoding choices beyond the state itself. */
+struct wire_encode_opts {
+    enum wire_image_codec image_codec; /* for FIELD_IMAGE; an image the codec cannot hold (JPEG
+                                        * of 2 or 4 channels) or no coder: raw */
+    int quality;                       /* JPEG quality 1..100 */
+};
+
 /* Encodes st for split k: the header (st->app->name, k, st->device, st->seq, st->captured_us,
  * st->flags, st->stage_us[0..k-1]) and those fields of app_live_fields(st->app, k,
  * st->flags & STATE_WANT_FRAME) that are present in st, in ascending field id.
@@ -42,6 +76,11 @@ struct wire_header {
  * exceed WIRE_MAX_PAYLOAD or a point list exceeds the state limits; ES_ENOMEM. */
 enum es_err wire_encode(const struct state *st, unsigned k, uint8_t **buf, size_t *cap,
                         size_t *len);
+
+/* As wire_encode, with images compressed as opts says (NULL: raw). A coder failure is the
+ * coder's error (ES_ECV, ES_ENOMEM). */
+enum es_err wire_encode_ex(const struct state *st, unsigned k, const struct wire_encode_opts *opts,
+                           uint8_t **buf, size_t *cap, size_t *len);
 
 /* Parses and validates only the header of buf[0..len-1] into *hdr (application name, split 1..15,
  * device id, flags); does not look at the fields. Errors: ES_ETRUNC, ES_EMAGIC, ES_EVERSION,

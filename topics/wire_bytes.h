@@ -15,6 +15,11 @@
 #define WIRE_KNOWN_FLAGS ((uint32_t)(STATE_WANT_FRAME | STATE_ENDED))
 #define WIRE_FIELD_HEAD_LEN 6 /* u8 id, u8 type, u32 body length */
 #define WIRE_VARINT_MAX_LEN 10
+/* An image's channel byte: channels in the low nibble, enum wire_image_codec in the high one. */
+#define WIRE_CODEC_SHIFT 4
+
+/* The registered image coder, or NULL (wire.c). */
+const struct wire_image_coder *wire__image_coder(void);
 
 /* ---- little-endian integers: memcpy to and from the host integer, swapped on big-endian ---- */
 

@@ -160,12 +160,105 @@ static enum es_err rd_dims(struct rd *r, uint64_t *w, uint64_t *h, uint64_t *ch)
     return ES_OK;
 }
 
+/* The size a PNG stream's header declares: the signature, then the IHDR chunk (13 bytes: width,
+ * height, bit depth, colour type, ...). Only 8-bit grey, grey+alpha, RGB and RGBA. */
+static bool png_dims(const uint8_t *p, size_t n, uint64_t *w, uint64_t *h, uint64_t *ch)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (n < 33 || memcmp(p, sig, 8) != 0 || memcmp(p + 8, "\0\0\0\x0dIHDR", 8) != 0)
+        return false;
+    *w = (uint64_t)p[16] << 24 | (uint64_t)p[17] << 16 | (uint64_t)p[18] << 8 | p[19];
+    *h = (uint64_t)p[20] << 24 | (uint64_t)p[21] << 16 | (uint64_t)p[22] << 8 | p[23];
+    static const uint8_t channels[7] = {1, 0, 3, 0, 2, 0, 4};      /* by colour type; 0: refused */
+    if (p[24] != 8 || p[25] > 6 || !channels[p[25]] || p[28] != 0) /* depth, type, interlace */
+        return false;
+    *ch = channels[p[25]];
+    return true;
+}
+
+/* The size a JPEG stream's frame header declares. Only baseline and extended sequential frames
+ * (SOF0, SOF1) of 8-bit samples: a progressive stream can cost a decoder far more time than its
+ * size suggests. */
+static bool jpeg_dims(const uint8_t *p, size_t n, uint64_t *w, uint64_t *h, uint64_t *ch)
+{
+    if (n < 4 || p[0] != 0xFF || p[1] != 0xD8)
+        return false;
+    size_t i = 2;
+    while (i + 4 <= n) {
+        if (p[i] != 0xFF)
+            return false;
+        uint8_t m = p[i + 1];
+        if (m == 0xFF) { /* fill byte */
+            i++;
+            continue;
+        }
+        size_t seg = (size_t)p[i + 2] << 8 | p[i + 3];
+        if (seg < 2 || seg > n - i - 2)
+            return false;
+        if (m == 0xC0 || m == 0xC1) {
+            if (seg < 8 || p[i + 4] != 8)
+                return false;
+            *h = (uint64_t)p[i + 5] << 8 | p[i + 6];
+            *w = (uint64_t)p[i + 7] << 8 | p[i + 8];
+            *ch = p[i + 9];
+            return true;
+        }
+        if ((m >= 0xC2 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) || m == 0xDA ||
+            m == 0xD9)
+            return false; /* another frame type, or scan data before any frame header */
+        i += 2 + seg;
+    }
+    return false;
+}
+
+/* A compressed image body: the stream's own header must declare the size the field declares
+ * before anything is allocated or decoded. */
+static enum es_err get_compressed(struct rd *r, struct state *st, unsigned id, uint64_t codec,
+                                  uint64_t w, uint64_t h, uint64_t ch)
+{
+    const struct wire_image_coder *coder = wire__image_coder();
+    const char *name = codec == WIRE_IMAGE_PNG ? "png" : "jpeg";
+    if (codec != WIRE_IMAGE_PNG && codec != WIRE_IMAGE_JPEG)
+        return fail(r, ES_EFORMAT, "image codec %u unknown", (unsigned)codec);
+    if (!coder)
+        return fail(r, ES_EFORMAT, "%s image, and no image decoder here", name);
+    const uint8_t *p = r->p + r->pos;
+    size_t n = rd_left(r);
+    uint64_t sw = 0, sh = 0, sch = 0;
+    bool ok =
+        codec == WIRE_IMAGE_PNG ? png_dims(p, n, &sw, &sh, &sch) : jpeg_dims(p, n, &sw, &sh, &sch);
+    if (!ok)
+        return fail(r, ES_EFORMAT, "%s stream without a header this decoder accepts", name);
+    if (sw != w || sh != h || sch != ch)
+        return fail(r, ES_EFORMAT, "%s stream says %ux%ux%u, field says %ux%ux%u", name,
+                    (unsigned)sw, (unsigned)sh, (unsigned)sch, (unsigned)w, (unsigned)h,
+                    (unsigned)ch);
+    struct image *img = state_put_image(st, id, (int)w, (int)h, (int)ch);
+    if (!img)
+        return fail(r, ES_ENOMEM, "no memory for image %ux%ux%u", (unsigned)w, (unsigned)h,
+                    (unsigned)ch);
+    enum es_err err = coder->decode(p, n, (enum wire_image_codec)codec, img);
+    if (err != ES_OK)
+        return fail(r, err == ES_ENOMEM ? ES_ENOMEM : ES_EFORMAT, "%s stream does not decode",
+                    name);
+    r->pos += n;
+    return ES_OK;
+}
+
 static enum es_err get_image(struct rd *r, struct state *st, unsigned id)
 {
-    uint64_t w, h, ch;
-    enum es_err err = rd_dims(r, &w, &h, &ch);
+    uint64_t w, h, chb;
+    enum es_err err = rd_dims(r, &w, &h, NULL);
+    if (err == ES_OK)
+        err = rd_int(r, 1, &chb, "channels");
     if (err != ES_OK)
         return err;
+    uint64_t ch = chb & ((1u << WIRE_CODEC_SHIFT) - 1), codec = chb >> WIRE_CODEC_SHIFT;
+    if (ch < 1 || ch > STATE_MAX_CHANNELS)
+        return fail(r, ES_ELIMIT, "image has %u channels, not 1..%d", (unsigned)ch,
+                    STATE_MAX_CHANNELS);
+    if (codec != WIRE_IMAGE_RAW)
+        return get_compressed(r, st, id, codec, w, h, ch);
     uint64_t n = w * h * ch;
     if (rd_left(r) != n)
         return fail(r, ES_EFORMAT, "image %ux%ux%u needs %llu bytes, field has %zu", (unsigned)w,

@@ -211,6 +211,24 @@ extern "C" enum es_err cvx_draw_circle(struct image *img, int x, int y, int radi
     });
 }
 
+// Encodes img with OpenCV's encoder for ext and params into a new malloc'd buffer.
+static enum es_err encode_as(const char *op, const char *ext, const std::vector<int> &params,
+                             const struct image *img, uint8_t **out, size_t *len)
+{
+    return guarded(op, [&] {
+        std::vector<uchar> buf;
+        if (!cv::imencode(ext, wrap(img), buf, params) || buf.empty())
+            return ES_ECV;
+        uint8_t *p = static_cast<uint8_t *>(std::malloc(buf.size()));
+        if (!p)
+            return ES_ENOMEM;
+        std::memcpy(p, buf.data(), buf.size());
+        *out = p;
+        *len = buf.size();
+        return ES_OK;
+    });
+}
+
 extern "C" enum es_err cvx_encode_jpeg(const struct image *img, int quality, uint8_t **out,
                                        size_t *len)
 {
@@ -221,17 +239,32 @@ extern "C" enum es_err cvx_encode_jpeg(const struct image *img, int quality, uin
     if (!image_ok(img) || (img->channels != 1 && img->channels != 3) || quality < 0 ||
         quality > 100)
         return bad_args("encode_jpeg");
-    return guarded("encode_jpeg", [&] {
-        std::vector<uchar> buf;
-        std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, quality};
-        if (!cv::imencode(".jpg", wrap(img), buf, params) || buf.empty())
+    return encode_as("encode_jpeg", ".jpg", {cv::IMWRITE_JPEG_QUALITY, quality}, img, out, len);
+}
+
+extern "C" enum es_err cvx_encode_png(const struct image *img, int level, uint8_t **out,
+                                      size_t *len)
+{
+    if (!out || !len)
+        return bad_args("encode_png");
+    *out = nullptr;
+    *len = 0;
+    if (!image_ok(img) || img->channels == 2 || level < 0 || level > 9)
+        return bad_args("encode_png");
+    return encode_as("encode_png", ".png", {cv::IMWRITE_PNG_COMPRESSION, level}, img, out, len);
+}
+
+extern "C" enum es_err cvx_decode_exact(const uint8_t *buf, size_t len, struct image *dst)
+{
+    if (!buf || len == 0 || len > (size_t)INT32_MAX || !image_ok(dst))
+        return bad_args("decode_exact");
+    return guarded("decode_exact", [&] {
+        cv::Mat in(1, (int)len, CV_8UC1, const_cast<uint8_t *>(buf));
+        cv::Mat m = cv::imdecode(in, cv::IMREAD_UNCHANGED);
+        if (m.empty() || !m.isContinuous() || m.depth() != CV_8U || m.cols != dst->width ||
+            m.rows != dst->height || m.channels() != dst->channels)
             return ES_ECV;
-        uint8_t *p = static_cast<uint8_t *>(std::malloc(buf.size()));
-        if (!p)
-            return ES_ENOMEM;
-        std::memcpy(p, buf.data(), buf.size());
-        *out = p;
-        *len = buf.size();
+        std::memcpy(dst->data, m.data, m.total() * m.elemSize());
         return ES_OK;
     });
 }

@@ -62,6 +62,14 @@ enum es_err cvx_draw_circle(struct image *img, int x, int y, int radius, const d
  * malloc'd buffer *out of *len bytes; the caller frees it. On failure *out is NULL. */
 enum es_err cvx_encode_jpeg(const struct image *img, int quality, uint8_t **out, size_t *len);
 
+/* Encodes the image img (1, 3 or 4 channels) as PNG with zlib level 0..9 into a new malloc'd
+ * buffer *out of *len bytes; the caller frees it. On failure *out is NULL. */
+enum es_err cvx_encode_png(const struct image *img, int level, uint8_t **out, size_t *len);
+
+/* Decodes a PNG or JPEG stream unchanged (no colour conversion) into dst, whose width, height
+ * and channels say what it must hold: a stream that decodes to anything else is ES_ECV. */
+enum es_err cvx_decode_exact(const uint8_t *buf, size_t len, struct image *dst);
+
 /* Decodes a JPEG (or any format OpenCV reads) into a BGR image whose data is malloc'd; the
  * caller frees out->data. On failure out is zeroed. */
 enum es_err cvx_decode_image(const uint8_t *buf, size_t len, struct image *out);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Benchmark: how much of a worker's CPU goes into the stages. A worker with one thread serves
+# es-loadgen's simulated devices at split K; its CPU time (user + system, /proc) over the run,
+# divided by the frames it processed, is what one result costs a core; the stages' own mean time
+# (stage_us of the results, stages K..6) is the compute bound. results/s per core =
+# 1 / (CPU per result); the bound = 1 / (stage time per result); their ratio is the efficiency.
+# Usage: bench/worker_bench.sh   env: DEVICES (10), RATE (20), SECONDS_ (8), BUILD (build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+build=${BUILD:-build}
+devices=${DEVICES:-10}
+rate=${RATE:-20}
+secs=${SECONDS_:-8}
+[ -x "$build/bin/es-loadgen" ] || scripts/setup.sh "$build"
+
+run=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-worker-XXXXXX")
+pids=()
+trap 'stop_pids "${pids[@]}"; rm -rf "$run"' EXIT
+port=$(free_port 0)
+start_broker "$run" "$port"
+pids+=("$BROKER_PID")
+hz=$(getconf CLK_TCK)
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+echo "one worker thread; es-loadgen: $devices devices x $rate fps for $secs s; nproc $(nproc)"
+echo
+echo "| split | frames | worker CPU per result, us | stage time per result, us | results/s per core | bound, results/s | efficiency |"
+echo "|---|---|---|---|---|---|---|"
+for k in 1 3; do
+  start_worker "$run/worker-$k.log" "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
+    --worker-id "bench-w$k" --threads 1 --stats-every 1
+  wpid=$WORKER_PID
+  sleep 0.5
+  mosquitto_sub -h 127.0.0.1 -p "$port" -t 'pipeline/results/+' -C 300 >"$run/results-$k" &
+  sub=$!
+  sleep 0.3
+  c0=$(cpu_ticks "$wpid")
+  "$build/bin/es-loadgen" --host "127.0.0.1:$port" --devices "$devices" --rate "$rate" \
+    --seconds "$secs" --split "$k" --connections 2 --drain 2 >"$run/loadgen-$k" 2>&1
+  c1=$(cpu_ticks "$wpid")
+  processed=$(grep -o 'processed [0-9]*' "$run/worker-$k.log" | tail -1 | awk '{ print $2 }')
+  kill "$wpid" 2>/dev/null || true
+  wait "$wpid" 2>/dev/null || true
+  kill "$sub" 2>/dev/null || true
+  wait "$sub" 2>/dev/null || true
+  # mean of the cloud stages' times (stage_us entries K..6) over the captured results
+  stage=$(sed -n 's/.*"stage_us":\[\([0-9,]*\)\].*/\1/p' "$run/results-$k" |
+    awk -F, -v k="$k" '{ s = 0; for (i = k + 1; i <= NF; i++) s += $i; t += s; n++ } END { if (n) printf "%.0f", t / n; else print 0 }')
+  awk -v c0="$c0" -v c1="$c1" -v hz="$hz" -v n="$processed" -v s="$stage" -v k="$k" 'BEGIN {
+    per = (c1 - c0) / hz * 1e6 / n
+    printf "| %d | %d | %.0f | %s | %.0f | %.0f | %.0f%% |\n", k, n, per, s, 1e6 / per, 1e6 / s, 100 * s / per
+  }'
+done
