@@ -64,7 +64,7 @@ trace() {
   mosquitto_sub -h 127.0.0.1 -p "$port" -t "pipeline/stats/$dev" >"$out/auto_$name.jsonl" &
   sub=$!
   sleep 0.3
-  # one thread: pipelined, the slowed first stage alone bounds every split (see the README)
+  # one thread, as test_auto: there offloading is what meets a goal
   timeout -s INT "$secs" "$build/bin/edge-agent" "$@" --host 127.0.0.1 --port "$port" \
     --device-id "$dev" --window "$window" --threads 1 >/dev/null 2>"$out/auto_$name.log" || true
   sleep 0.5

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent_impl.h"
 #include "clock.h"
@@ -191,7 +192,8 @@ static enum es_err start_policy(struct agent *a)
                               .goal_fps = a->goal_fps,
                               .start_split = a->o->split,
                               .uplink_bytes_per_s = a->uplink.bytes_per_s,
-                              .pipelined = a->o->threads > 1};
+                              .pool = a->pool,
+                              .cores = a->cores};
     a->sched = sched_new(&sc);
     return a->sched ? ES_OK : ES_ENOMEM;
 }
@@ -218,7 +220,7 @@ static enum es_err agent_setup(struct agent *a)
         .slowdown_off = &a->sig->slowdown_off,
         .stop = &a->sig->stop,
         .start_us = a->t0_us,
-        .threaded = a->o->threads > 1,
+        .pool = a->pool,
     };
     enum es_err err = capture_start(&cc, &a->capture);
     if (err == ES_OK && a->o->mode != EDGE_DEVICE_ONLY)
@@ -288,6 +290,9 @@ enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *
     pthread_mutex_init(&a.cloud_lock, NULL);
     a.uplink.bytes_per_s = opts->uplink_kbps * 1000.0 / 8.0;
     a.t0_us = clock_mono_us();
+    a.pool = opts->threads > 1 ? opts->threads : 0;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    a.cores = ncpu > 1 ? (unsigned)ncpu : 1;
     enum es_err err = agent_setup(&a);
     if (err != ES_OK)
         goto cleanup;

@@ -80,6 +80,8 @@ struct agent {
     double cloud_sum[STATE_MAX_STAGES];
     uint64_t cloud_n[STATE_MAX_STAGES];
     int64_t run_start_us;
+    unsigned pool;        /* threads running the first stage (capture.h); 0: one thread */
+    unsigned cores;       /* online cores */
     int64_t t0_us;        /* monotonic, when agent_run started */
     int64_t first_out_us; /* monotonic, when the first frame was published or emitted; 0 */
     uint64_t run_bytes;

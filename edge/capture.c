@@ -2,35 +2,49 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
 #include "source.h"
 
+/* A frame on its way through the ring: FREE -> READ (reader) -> RUNNING (a pool thread) -> DONE
+ * -> HELD (the agent) -> FREE. */
+enum slot_state { SLOT_FREE, SLOT_READ, SLOT_RUNNING, SLOT_DONE, SLOT_HELD };
+
+struct slot {
+    struct state st;
+    struct image pic;    /* this frame's copy of the source's picture */
+    struct source *view; /* a view of pic, the first stage's source */
+    enum slot_state state;
+    enum es_err err; /* the read's or the first stage's */
+};
+
 struct capture {
     struct capture_config cfg;
     struct source *src;
-    struct state ring[CAPTURE_DEPTH];
-    enum es_err ring_err[CAPTURE_DEPTH]; /* the first stage's error of each frame */
     struct camclock camera;
     _Atomic uint64_t skipped;
-    uint64_t seq;               /* the next frame's number */
-    struct stage_slowdown slow; /* of the frame being captured */
+    uint64_t seq; /* the next frame's number */
+    struct stage_slowdown inline_slow;
+    unsigned nslots;
+    struct slot *slots;
     /* threaded: everything below is under lock */
-    pthread_t thread;
-    bool started;
+    pthread_t reader;
+    pthread_t pool[CAPTURE_POOL_MAX];
+    unsigned started; /* pool threads started */
+    bool reader_started;
     pthread_mutex_t lock;
-    pthread_cond_t changed; /* a frame is ready, a slot is free, the source opened, or quit */
+    pthread_cond_t changed; /* a slot changed state, the source opened, or quit */
     bool opened;
     enum es_err open_err;
-    unsigned head;  /* the slot the next frame goes to */
-    unsigned tail;  /* the slot the next capture_next takes */
-    unsigned ready; /* frames captured and not taken */
-    unsigned held;  /* frames taken and not released (0 or 1) */
-    bool ended;     /* no frame will be added */
+    unsigned head; /* the slot the reader fills next */
+    unsigned tail; /* the slot the agent takes next */
+    bool ended;    /* the reader adds no more frames */
     enum es_err end_err;
-    bool quit; /* capture_free: stop now */
+    bool quit; /* capture_free, or a first stage reached the end: stop now */
 };
 
 void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us)
@@ -44,8 +58,16 @@ void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us)
         s->st->stage_us[stage] = (uint32_t)(took_us + extra);
 }
 
-/* Pacing (--rate), then the first stage of frame c->seq into st. ES_EEOF at the end. */
-static enum es_err capture_one(struct capture *c, struct state *st)
+static double factor_now(const struct capture *c)
+{
+    const struct capture_config *g = &c->cfg;
+    return g->slowdown && !*g->slowdown_off
+               ? slowdown_at(g->slowdown, (double)(clock_mono_us() - g->start_us) / 1e6)
+               : 1;
+}
+
+/* Pacing (--rate), then the frame's header: seq, device, capture time, annotation request. */
+static void begin_frame(struct capture *c, struct state *st)
 {
     const struct capture_config *g = &c->cfg;
     if (g->rate > 0) {
@@ -53,21 +75,24 @@ static enum es_err capture_one(struct capture *c, struct state *st)
         clock_sleep_us(camclock_next(&c->camera, clock_mono_us(), &skipped));
         atomic_fetch_add(&c->skipped, skipped);
     }
-    c->slow.factor = g->slowdown && !*g->slowdown_off
-                         ? slowdown_at(g->slowdown, (double)(clock_mono_us() - g->start_us) / 1e6)
-                         : 1;
     state_reset(st);
     snprintf(st->device, sizeof st->device, "%s", g->device);
-    st->seq = c->seq;
+    st->seq = c->seq++;
     st->captured_us = clock_wall_us();
-    if (g->annotate_every && c->seq % g->annotate_every == 0)
+    if (g->annotate_every && st->seq % g->annotate_every == 0)
         st->flags |= STATE_WANT_FRAME;
-    struct stage_io io = {.st = st, .source = c->src};
-    c->slow.st = st;
-    enum es_err err = app_run(&io, 0, 1, stage_slowdown_hook, &c->slow);
+}
+
+/* Runs the first stage of st over source src, timed and slowed by slow. */
+static enum es_err first_stage(struct capture *c, struct state *st, struct source *src,
+                               struct stage_slowdown *slow)
+{
+    slow->factor = factor_now(c);
+    slow->st = st;
+    struct stage_io io = {.st = st, .source = src};
+    enum es_err err = app_run(&io, 0, 1, stage_slowdown_hook, slow);
     json_decref(io.result); /* the first stage is never the last one: both stay NULL */
     free(io.jpeg);
-    c->seq++;
     return err;
 }
 
@@ -81,7 +106,31 @@ static enum es_err open_source(struct capture *c)
     return c->cfg.source ? source_open(c->cfg.source, &c->src) : ES_OK;
 }
 
-static void *capture_thread(void *arg)
+/* Copies the source's next picture into the slot's own buffer. ES_EEOF at the end. */
+static enum es_err read_picture(struct capture *c, struct slot *s)
+{
+    const struct image *frame;
+    enum es_err err = source_read(c->src, &frame);
+    if (err != ES_OK)
+        return err;
+    size_t n = (size_t)frame->width * (size_t)frame->height * (size_t)frame->channels;
+    if (n > s->pic.cap) {
+        uint8_t *p = realloc(s->pic.data, n);
+        if (!p)
+            return ES_ENOMEM;
+        s->pic.data = p;
+        s->pic.cap = n;
+    }
+    memcpy(s->pic.data, frame->data, n);
+    s->pic.width = frame->width;
+    s->pic.height = frame->height;
+    s->pic.channels = frame->channels;
+    source_view_set(s->view, &s->pic);
+    return ES_OK;
+}
+
+/* The reader: opens the source, then fills free slots in ring order with pictures. */
+static void *reader_thread(void *arg)
 {
     struct capture *c = arg;
     enum es_err err = open_source(c);
@@ -92,21 +141,22 @@ static void *capture_thread(void *arg)
     pthread_mutex_unlock(&c->lock);
     while (err == ES_OK && more(c)) {
         pthread_mutex_lock(&c->lock);
-        while (!c->quit && c->ready + c->held >= CAPTURE_DEPTH)
+        while (!c->quit && c->slots[c->head].state != SLOT_FREE)
             pthread_cond_wait(&c->changed, &c->lock);
         bool quit = c->quit;
-        unsigned slot = c->head;
+        struct slot *s = &c->slots[c->head];
         pthread_mutex_unlock(&c->lock);
         if (quit || !more(c))
             break;
-        /* The slot is the producer's alone until it is counted ready. */
-        enum es_err ferr = capture_one(c, &c->ring[slot]);
-        if (ferr == ES_EEOF)
+        /* A free slot is the reader's alone until it is marked READ. */
+        begin_frame(c, &s->st);
+        enum es_err rerr = c->src ? read_picture(c, s) : ES_OK;
+        if (rerr == ES_EEOF)
             break;
         pthread_mutex_lock(&c->lock);
-        c->ring_err[slot] = ferr;
-        c->head = (slot + 1) % CAPTURE_DEPTH;
-        c->ready++;
+        s->err = rerr;
+        s->state = rerr == ES_OK ? SLOT_READ : SLOT_DONE; /* a failed read skips the stage */
+        c->head = (c->head + 1) % c->nslots;
         pthread_cond_broadcast(&c->changed);
         pthread_mutex_unlock(&c->lock);
     }
@@ -118,24 +168,74 @@ static void *capture_thread(void *arg)
     return NULL;
 }
 
+/* The oldest slot read and not yet taken by a pool thread, or NULL. */
+static struct slot *oldest_read(struct capture *c)
+{
+    for (unsigned i = 0, j = c->tail; i < c->nslots; i++, j = (j + 1) % c->nslots)
+        if (c->slots[j].state == SLOT_READ)
+            return &c->slots[j];
+    return NULL;
+}
+
+/* A pool thread: runs the first stage of read frames, oldest first. */
+static void *pool_thread(void *arg)
+{
+    struct capture *c = arg;
+    struct stage_slowdown slow = {0};
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        struct slot *s = NULL;
+        while (!c->quit && (s = oldest_read(c)) == NULL && !c->ended)
+            pthread_cond_wait(&c->changed, &c->lock);
+        if (c->quit || !s) /* quit, or the reader ended and nothing is left to run */
+            break;
+        s->state = SLOT_RUNNING;
+        pthread_mutex_unlock(&c->lock);
+        enum es_err err = first_stage(c, &s->st, s->view, &slow);
+        pthread_mutex_lock(&c->lock);
+        s->err = err;
+        s->state = SLOT_DONE;
+        pthread_cond_broadcast(&c->changed);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+static enum es_err start_threads(struct capture *c)
+{
+    if (pthread_create(&c->reader, NULL, reader_thread, c) != 0)
+        return ES_EIO;
+    c->reader_started = true;
+    for (unsigned i = 0; i < c->cfg.pool; i++) {
+        if (pthread_create(&c->pool[i], NULL, pool_thread, c) != 0)
+            return ES_EIO;
+        c->started++;
+    }
+    return ES_OK;
+}
+
 enum es_err capture_start(const struct capture_config *cfg, struct capture **out)
 {
     *out = NULL;
+    if (cfg->pool > CAPTURE_POOL_MAX)
+        return ES_EINVAL;
     struct capture *c = calloc(1, sizeof *c);
     if (!c)
         return ES_ENOMEM;
     c->cfg = *cfg;
     c->camera.period_us = cfg->rate > 0 ? 1e6 / cfg->rate : 0;
-    for (unsigned i = 0; i < CAPTURE_DEPTH; i++)
-        state_init(&c->ring[i], cfg->app);
+    c->nslots = cfg->pool ? cfg->pool + 3 : 1;
+    c->slots = calloc(c->nslots, sizeof *c->slots);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->changed, NULL);
-    enum es_err err = ES_OK;
-    if (cfg->threaded) {
-        if (pthread_create(&c->thread, NULL, capture_thread, c) != 0)
-            err = ES_EIO;
-        c->started = err == ES_OK;
-    } else {
+    enum es_err err = c->slots ? ES_OK : ES_ENOMEM;
+    for (unsigned i = 0; err == ES_OK && i < c->nslots; i++) {
+        state_init(&c->slots[i].st, cfg->app);
+        err = source_view_new(&c->slots[i].view);
+    }
+    if (err == ES_OK && cfg->pool) {
+        err = start_threads(c);
+    } else if (err == ES_OK) {
         c->open_err = open_source(c);
         c->opened = true;
     }
@@ -161,29 +261,33 @@ static struct state *next_inline(struct capture *c, enum es_err *err)
 {
     if (c->open_err != ES_OK || !more(c))
         return NULL;
-    enum es_err ferr = capture_one(c, &c->ring[0]);
+    struct state *st = &c->slots[0].st;
+    begin_frame(c, st);
+    enum es_err ferr = first_stage(c, st, c->src, &c->inline_slow);
     if (ferr == ES_EEOF)
         return NULL;
     *err = ferr;
-    c->held = 1;
-    return &c->ring[0];
+    return st;
 }
 
 struct state *capture_next(struct capture *c, enum es_err *err)
 {
     *err = ES_OK;
-    if (!c->cfg.threaded)
+    if (!c->cfg.pool)
         return next_inline(c, err);
     struct state *st = NULL;
     pthread_mutex_lock(&c->lock);
-    while (!c->ready && !c->ended)
+    struct slot *s = &c->slots[c->tail];
+    while (s->state != SLOT_DONE && !(c->ended && s->state == SLOT_FREE))
         pthread_cond_wait(&c->changed, &c->lock);
-    if (c->ready) {
-        st = &c->ring[c->tail];
-        *err = c->ring_err[c->tail];
-        c->tail = (c->tail + 1) % CAPTURE_DEPTH;
-        c->ready--;
-        c->held++;
+    if (s->state == SLOT_DONE && s->err == ES_EEOF) {
+        c->quit = true; /* a first stage said the stream ended: so it did, for every later frame */
+        pthread_cond_broadcast(&c->changed);
+    } else if (s->state == SLOT_DONE) {
+        s->state = SLOT_HELD;
+        st = &s->st;
+        *err = s->err;
+        c->tail = (c->tail + 1) % c->nslots;
     } else {
         *err = c->end_err;
     }
@@ -193,9 +297,11 @@ struct state *capture_next(struct capture *c, enum es_err *err)
 
 void capture_release(struct capture *c, struct state *st)
 {
-    (void)st;
+    if (!c->cfg.pool)
+        return;
+    struct slot *s = (struct slot *)((char *)st - offsetof(struct slot, st));
     pthread_mutex_lock(&c->lock);
-    c->held--;
+    s->state = SLOT_FREE;
     pthread_cond_broadcast(&c->changed);
     pthread_mutex_unlock(&c->lock);
 }
@@ -209,17 +315,22 @@ void capture_free(struct capture *c)
 {
     if (!c)
         return;
-    if (c->started) {
-        pthread_mutex_lock(&c->lock);
-        c->quit = true;
-        pthread_cond_broadcast(&c->changed);
-        pthread_mutex_unlock(&c->lock);
-        pthread_join(c->thread, NULL);
-    }
+    pthread_mutex_lock(&c->lock);
+    c->quit = true;
+    pthread_cond_broadcast(&c->changed);
+    pthread_mutex_unlock(&c->lock);
+    if (c->reader_started)
+        pthread_join(c->reader, NULL);
+    for (unsigned i = 0; i < c->started; i++)
+        pthread_join(c->pool[i], NULL);
     pthread_cond_destroy(&c->changed);
     pthread_mutex_destroy(&c->lock);
-    for (unsigned i = 0; i < CAPTURE_DEPTH; i++)
-        state_release(&c->ring[i]);
+    for (unsigned i = 0; c->slots && i < c->nslots; i++) {
+        state_release(&c->slots[i].st);
+        free(c->slots[i].pic.data);
+        source_free(c->slots[i].view);
+    }
+    free(c->slots);
     source_free(c->src);
     free(c);
 }

@@ -1,11 +1,13 @@
 /* The edge's capture stage: opens the frame source, paces reads like a camera (--rate) and runs
- * the first stage (capture and decode) of each frame.
+ * the first stage of each frame (for the ball tracker: taking the picture and resizing it).
  *
- * Threaded, it does so on a thread of its own, a few frames ahead of the agent, into a ring of
- * CAPTURE_DEPTH frame states: the first stage of frame n+1 runs while the agent runs the other
- * local stages of frame n and publishes it. Frames come out in capture order, and each stage's
- * time in stage_us is still the time that stage took. Inline (--threads 1), everything happens
- * in capture_next on the caller's thread, as before.
+ * Threaded (--threads N, N >= 2), a reader thread reads the source a few frames ahead of the
+ * agent into a ring of frame slots (each keeps its own copy of the picture), and a pool of N
+ * threads runs the first stage of several frames at once, each over a view of its own picture
+ * (source_view_new). The agent takes the frames in capture order and runs the other local stages
+ * and the publish meanwhile. Each stage's time in stage_us is still the time that stage took on
+ * the thread that ran it. Inline (--threads 1), everything happens in capture_next on the
+ * caller's thread.
  *
  * The agent takes a frame with capture_next, works on it and gives it back with capture_release
  * before it takes the next one. */
@@ -21,8 +23,8 @@
 #include "es_err.h"
 #include "state.h"
 
-/* Frames in the ring: one the agent holds, one ready, one being captured. */
-#define CAPTURE_DEPTH 3
+/* Threads of the first-stage pool at most; the ring holds CAPTURE_POOL_MAX + 3 frames. */
+#define CAPTURE_POOL_MAX 16
 
 struct capture_config {
     const struct app *app;
@@ -35,12 +37,12 @@ struct capture_config {
     const volatile sig_atomic_t *slowdown_off; /* nonzero: slowdown suspended (SIGUSR1) */
     const volatile sig_atomic_t *stop;         /* nonzero: stop capturing */
     int64_t start_us; /* monotonic start of the run (the slowdown schedule's zero) */
-    bool threaded;
+    unsigned pool;    /* threads running the first stage, 1..CAPTURE_POOL_MAX; 0: inline */
 };
 
 /* The emulated slowdown of the stages one thread runs (--slowdown), as an app_run stage hook:
  * after each stage it spins for (factor - 1) times what the stage took and records the total
- * in st->stage_us. The capture thread has one, the agent another. */
+ * in st->stage_us. Each thread that runs stages has its own. */
 struct stage_slowdown {
     double factor;    /* in force for the current frame; <= 1: no slowdown */
     struct state *st; /* the frame whose stages are timed */
@@ -51,7 +53,7 @@ void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us);
 
 struct capture;
 
-/* Starts capturing. Threaded, the source is opened on the capture thread, so that the caller
+/* Starts capturing. Threaded, the source is opened on the reader thread, so that the caller
  * can connect to the broker meanwhile; inline, it is opened here. Either way capture_opened()
  * reports how that went. Returns ES_ENOMEM or ES_EIO (no thread), else ES_OK. */
 enum es_err capture_start(const struct capture_config *cfg, struct capture **out);

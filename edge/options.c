@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "capture.h"
 #include "registry.h"
 #include "cli.h"
 #include "wire.h"
@@ -74,9 +75,9 @@ void edge_usage(FILE *out)
           "  --buffer N        store-and-forward buffer: N results at most (default 10000)\n"
           "  --buffer-mb M     and M MiB at most (default 64); the oldest are dropped first\n"
           "  --annotate-every N  ask for an annotated JPEG every N frames (default 0: never)\n"
-          "  --threads N       1: every local stage on one thread; 2 or more (the default on a\n"
-          "                    multi-core device): capture and the first stage on a thread of\n"
-          "                    their own, a few frames ahead of the other stages\n"
+          "  --threads N       threads running the first stage of several frames at once\n"
+          "                    (default: one per core, at most 16), beside a reader thread and\n"
+          "                    the agent's; 1: every local stage on one thread\n"
           "  --quiet           no throughput lines\n"
           "  --log-level L     error, warn, info (default) or debug\n"
           "  --help            this text\n",
@@ -105,7 +106,7 @@ static void defaults(void *opts)
             *p = '_';
     o->device_id = o->device_buf;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    o->threads = ncpu > 1 ? 2 : 1;
+    o->threads = ncpu < 1 ? 1 : ncpu > CAPTURE_POOL_MAX ? CAPTURE_POOL_MAX : (unsigned)ncpu;
     o->image_quality = 90;
 }
 
@@ -206,8 +207,8 @@ static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t
             return cli_fail(why, whylen, "--image-codec must be raw, png, jpeg or jpeg:Q (1..100)");
         return ES_OK;
     case OPT_THREADS:
-        if (cli_parse_long(arg, 1, 256, &l) != ES_OK)
-            return cli_fail(why, whylen, "--threads must be an integer 1..256");
+        if (cli_parse_long(arg, 1, CAPTURE_POOL_MAX, &l) != ES_OK)
+            return cli_fail(why, whylen, "--threads must be an integer 1..%d", CAPTURE_POOL_MAX);
         o->threads = (unsigned)l;
         return ES_OK;
     default:

@@ -89,13 +89,13 @@ static void decide(struct agent *a, const struct stats *s, int64_t now, const do
         .bytes_per_frame = s->bytes_per_frame,
         .publish_us = publish_us,
     };
-    double rest = publish_us; /* pipelined: stage 0 runs beside the rest */
+    double rest = publish_us; /* the local stages after the first, and the publish */
     for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {
         w.stage_us[i] = i < a->split ? s->stage_us[i] : 0;
         w.cloud_stage_us[i] = cloud_us[i];
         rest += i ? w.stage_us[i] : 0;
     }
-    double busy = a->o->threads > 1 ? fmax(w.stage_us[0], rest) : w.stage_us[0] + rest;
+    double busy = sched_frame_us(a->pool, a->cores, w.stage_us[0], rest);
     double per_frame = s->fps > 0 ? 1e6 / s->fps : 0;
     w.other_us = per_frame > busy ? per_frame - busy : 0;
     char reason[128] = "";

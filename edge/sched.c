@@ -214,17 +214,29 @@ static double publish_us(const struct sched *s, unsigned k, double bytes)
     return (s->fixed_seen ? s->fixed_us : 0) + bytes * fmax(rate, cap);
 }
 
+double sched_frame_us(unsigned pool, unsigned cores, double first_us, double rest_us)
+{
+    if (pool == 0)
+        return first_us + rest_us;
+    double n = cores > 1 ? (double)cores : 1;
+    return fmax(fmax(first_us / (double)pool, rest_us), (first_us + rest_us) / n);
+}
+
 static void predict(struct sched *s)
 {
     double ratio = device_cloud_ratio(s), dev = 0;
     double other = s->other_seen ? s->other_us : 0;
-    /* Pipelined, the first stage overlaps the later ones and the publish of the frame before. */
-    double first = s->cfg.pipelined ? device_us(s, 0, ratio) : 0;
+    double first = device_us(s, 0, ratio);
+    unsigned pool = s->cfg.pool, cores = s->cfg.cores;
     for (unsigned k = 1; k < s->cfg.nstages; k++) {
         dev += device_us(s, k - 1, ratio);
         double rest = dev - first;
-        double cost = fmax(first, rest + publish_us(s, k, payload(s, k, false))) + other;
-        double cost_opt = fmax(first, rest + publish_us(s, k, payload(s, k, true))) + other;
+        double cost =
+            sched_frame_us(pool, cores, first, rest + publish_us(s, k, payload(s, k, false))) +
+            other;
+        double cost_opt =
+            sched_frame_us(pool, cores, first, rest + publish_us(s, k, payload(s, k, true))) +
+            other;
         s->pred[k] = 1e6 / fmax(cost, 1);
         s->pred_opt[k] = 1e6 / fmax(cost_opt, 1);
     }

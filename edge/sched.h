@@ -11,9 +11,10 @@
  * device is estimated from the time the cloud reports for it, scaled by the device/cloud ratio of
  * the stages seen in both places (1 when there are none). The payload size and publish time are
  * kept per split as measured; unseen splits get a conservative prior. The edge FPS predicted at
- * split K is 1e6 / (device time of stages 0..K-1 + publish cost of K's payload + other time);
- * on a pipelined edge, 1e6 / (max(device time of stage 0, device time of stages 1..K-1 + publish
- * cost) + other time).
+ * split K is 1e6 / (frame time + other time), where the frame time (sched_frame_us) is the
+ * device time of stages 0..K-1 plus the publish cost of K's payload on a one-thread edge; on a
+ * pipelined one, where a pool runs the first stage of several frames beside the rest, the
+ * longest of: stage 0 over the pool, the rest with the publish, and all of it over the cores.
  *
  * The policy: on a missed goal (by more than 5%, or in two windows running, or in the first
  * window after a move), jump to the largest split predicted to meet it with a cushion (a third
@@ -42,9 +43,15 @@ struct sched_config {
     double margin;             /* reclaim a stage only if predicted fps >= goal*(1+margin);
                                 * 0 means 0.15; must be < 1 */
     double uplink_bytes_per_s; /* known cap of the uplink, 0 = unknown */
-    bool pipelined;            /* the first stage runs on a thread of its own, overlapping the
-                                * other local stages and the publish of the frame before */
+    unsigned pool;             /* threads running the first stage beside the rest; 0: one
+                                * thread runs everything */
+    unsigned cores;            /* cores the device has (with pool > 0); 0 counts as 1 */
 };
+
+/* The device time of a frame whose first stage takes first_us and whose other local stages and
+ * publish take rest_us: their sum when pool is 0, else max(first_us / pool, rest_us, (first_us +
+ * rest_us) / cores). */
+double sched_frame_us(unsigned pool, unsigned cores, double first_us, double rest_us);
 
 /* One window's measurements. Stage and cloud times, bytes and publish time that are 0 are
  * treated as unknown; delivered_fps 0 means no result came back. */
@@ -63,8 +70,7 @@ struct sched_window {
                                               * split..nstages-1, from the results */
     double bytes_per_frame;                  /* payload bytes published per frame at this split */
     double publish_us; /* mean edge time per frame to encode and publish, incl. uplink wait */
-    double other_us;   /* mean edge time per frame beyond the stages and publishing (pipelined:
-                        * beyond the longer of stage 0 and the rest with the publish) */
+    double other_us;   /* mean edge time per frame beyond the frame time (sched_frame_us) */
 };
 
 struct sched;

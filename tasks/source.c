@@ -13,6 +13,8 @@ struct source {
     struct synthetic *syn;   /* set for synthetic sources */
     struct cvx_capture *cap; /* set for files and cameras */
     uint64_t reads;          /* frames read so far */
+    bool is_view;            /* a view: source_read gives view, read elsewhere */
+    const struct image *view;
 };
 
 /* Parses a non-empty string of decimal digits (no sign, no spaces) no larger than max. */
@@ -78,9 +80,28 @@ enum es_err source_open(const char *spec, struct source **out)
     return ES_OK;
 }
 
+enum es_err source_view_new(struct source **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return ES_ENOMEM;
+    (*out)->is_view = true;
+    return ES_OK;
+}
+
+void source_view_set(struct source *view, const struct image *frame)
+{
+    view->view = frame;
+}
+
 enum es_err source_read(struct source *src, const struct image **frame)
 {
     *frame = NULL;
+    if (src->is_view) {
+        *frame = src->view;
+        src->reads++;
+        return src->view ? ES_OK : ES_ESOURCE;
+    }
     if (src->syn) {
         *frame = synthetic_render(src->syn, src->reads);
         src->reads++;

@@ -44,6 +44,15 @@ bool source_truth(const struct source *src, struct source_truth *out);
 /* Frames per second the source was recorded at, or 0 when unknown (synthetic, most cameras). */
 double source_fps(const struct source *src);
 
+/* A view: a source whose frames were read elsewhere (the edge's capture thread reads the real
+ * source, and each frame's first stage runs on a pool over a view of its own picture). Every
+ * source_read gives the frame last set with source_view_set (ES_ESOURCE before any); a view has no
+ * truth and no fps. Free it with source_free. */
+enum es_err source_view_new(struct source **out);
+
+/* The frame the view's reads give from now on; NULL for none. It must stay valid meanwhile. */
+void source_view_set(struct source *view, const struct image *frame);
+
 /* Closes and frees src. Accepts NULL. */
 void source_free(struct source *src);
 

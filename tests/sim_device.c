@@ -28,7 +28,7 @@ double sim_true_fps(const struct sim_device *d, unsigned k)
     if (k == SIM_NSTAGES - 1)
         rest += d->hidden_us;
     double first = d->slowdown * sim_base_us[0];
-    return 1e6 / ((d->pipelined ? fmax(first, rest) : first + rest) + 100);
+    return 1e6 / (sched_frame_us(d->pool, d->pool ? 2 : 1, first, rest) + 100);
 }
 
 void sim_measure(struct sim_device *d, unsigned k, int64_t now_us, double window_s,

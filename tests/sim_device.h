@@ -23,7 +23,7 @@ struct sim_device {
     double noise;     /* each measurement is scaled by 1 +- up to this */
     double hidden_us; /* per-frame cost at the last split that no measurement shows */
     uint64_t rng;     /* state of the noise generator; any seed */
-    bool pipelined;   /* stage 0 runs beside the other stages and the publish (--threads 2) */
+    unsigned pool;    /* threads running stage 0 beside the rest, on 2 cores; 0: one thread */
 };
 
 /* A multiplier 1 +- noise from d's generator (exactly 1 without noise). */

@@ -1,8 +1,8 @@
 /* Integration: automatic mode against a real broker and worker. A device emulated 20 times
  * slower misses the goal at split 6, offloads until the goal is met and settles within two
  * windows; when the slowdown ends (on a schedule, or suspended by SIGUSR1) it takes its stages
- * back. The edge runs on one thread (--threads 1): pipelined, the slowed first stage alone bounds
- * every split, so offloading could not meet a goal (test_sched covers that model). */
+ * back. The edge runs on one thread (--threads 1), where offloading is what meets a goal; the
+ * policy's model of a pipelined edge is covered by test_sched. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>

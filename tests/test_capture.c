@@ -1,7 +1,7 @@
-/* The edge's capture stage (edge/capture.c) with the ball tracker on the synthetic camera, on
- * its own thread and inline: frames in order with their first stage run, the same pictures
- * either way, --frames, a stop, a source that cannot open, annotation requests and skipped
- * camera frames under --rate. */
+/* The edge's capture stage (edge/capture.c) with the ball tracker on the synthetic camera, with
+ * a reader thread and a pool of two first-stage threads, and inline: frames in order with their
+ * first stage run, the same pictures either way, --frames, a stop, a source that cannot open,
+ * annotation requests and skipped camera frames under --rate. */
 #include <signal.h>
 #include <string.h>
 
@@ -9,6 +9,8 @@
 #include "check.h"
 #include "clock.h"
 #include "registry.h"
+
+#define POOL 2 /* threads running the first stage; the ring holds POOL + 3 frames */
 
 static volatile sig_atomic_t g_stop, g_off;
 static struct slowdown g_none = {.constant = 1};
@@ -24,7 +26,7 @@ static struct capture_config config(bool threaded, uint64_t frames)
         .slowdown_off = &g_off,
         .stop = &g_stop,
         .start_us = clock_mono_us(),
-        .threaded = threaded,
+        .pool = threaded ? POOL : 0,
     };
 }
 
@@ -94,10 +96,10 @@ static void stops(void)
         capture_release(c, st);
         if (++n == 5)
             g_stop = 1;
-        if (n > 5 + CAPTURE_DEPTH)
+        if (n > 5 + (POOL + 3))
             break;
     }
-    CHECK(n >= 5 && n <= 5 + CAPTURE_DEPTH);
+    CHECK(n >= 5 && n <= 5 + (POOL + 3));
     g_stop = 0;
     capture_free(c);
     /* freed while the thread waits for a free slot */

@@ -51,7 +51,7 @@ static struct sched *make(double goal, unsigned start, double cap)
 
 static void test_config(void)
 {
-    struct sched_config ok = {NSTAGES, 17, 6, 0, 0, false};
+    struct sched_config ok = {NSTAGES, 17, 6, 0, 0, 0, 0};
     struct sched *s = sched_new(&ok);
     CHECK(s != NULL);
     double pred[NSTAGES] = {1};
@@ -61,11 +61,11 @@ static void test_config(void)
     sched_free(s);
     sched_free(NULL);
     struct sched_config bad[] = {
-        {1, 17, 1, 0, 0, false},        {17, 17, 1, 0, 0, false},
-        {NSTAGES, 0, 3, 0, 0, false},   {NSTAGES, NAN, 3, 0, 0, false},
-        {NSTAGES, 17, 0, 0, 0, false},  {NSTAGES, 17, 7, 0, 0, false},
-        {NSTAGES, 17, 3, 1, 0, false},  {NSTAGES, 17, 3, -0.1, 0, false},
-        {NSTAGES, 17, 3, 0, -1, false},
+        {1, 17, 1, 0, 0, 0, 0},        {17, 17, 1, 0, 0, 0, 0},
+        {NSTAGES, 0, 3, 0, 0, 0, 0},   {NSTAGES, NAN, 3, 0, 0, 0, 0},
+        {NSTAGES, 17, 0, 0, 0, 0, 0},  {NSTAGES, 17, 7, 0, 0, 0, 0},
+        {NSTAGES, 17, 3, 1, 0, 0, 0},  {NSTAGES, 17, 3, -0.1, 0, 0, 0},
+        {NSTAGES, 17, 3, 0, -1, 0, 0},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK(sched_new(&bad[i]) == NULL);
@@ -333,23 +333,27 @@ static void test_backoff(void)
     sched_free(s);
 }
 
-/* A pipelined edge (stage 0 on its own thread): its frame time is the longer of stage 0 and the
- * rest with the publish. At 20x slower, split 6 reaches 28.6 fps there but 18.6 fps on one
- * thread, where split 1 (25.5) is the largest that meets 24. Told that the edge is pipelined,
- * the policy keeps every stage; from every start it settles in 2 windows on the right split and
- * predicts its rate within 2%. */
+/* A pipelined edge on 2 cores, a pool of 2 threads running stage 0 beside the rest: its frame
+ * time is the longest of stage 0 over the pool, the rest with the publish, and all of it over
+ * the cores. At 20x slower, split 6 reaches 37 fps there but 18.6 fps on one thread, where
+ * split 1 (25.5) is the largest that meets 24. Told how the edge runs, the policy keeps every
+ * stage; from every start it settles in 2 windows on the right split and predicts its rate
+ * within 2%. */
 static void test_pipelined(void)
 {
-    for (int pipelined = 0; pipelined <= 1; pipelined++) {
+    for (unsigned pool = 0; pool <= 2; pool += 2) {
         for (unsigned start = 1; start < NSTAGES; start++) {
-            struct sched_config cfg = {
-                .nstages = NSTAGES, .goal_fps = 24, .start_split = start, .pipelined = pipelined};
+            struct sched_config cfg = {.nstages = NSTAGES,
+                                       .goal_fps = 24,
+                                       .start_split = start,
+                                       .pool = pool,
+                                       .cores = pool ? 2 : 1};
             struct sched *s = sched_new(&cfg);
             struct sim m = sim_make(20, 1e8);
-            m.dev.pipelined = pipelined;
+            m.dev.pool = pool;
             unsigned k = start, changes = 0;
             k = run(s, &m, k, 2, &changes);
-            CHECK_EQ_INT(k, pipelined ? 6 : 1);
+            CHECK_EQ_INT(k, pool ? 6 : 1);
             changes = 0;
             k = run(s, &m, k, 20, &changes);
             CHECK_EQ_INT(changes, 0);
@@ -360,6 +364,10 @@ static void test_pipelined(void)
             sched_free(s);
         }
     }
+    CHECK_EQ_DBL(sched_frame_us(0, 2, 3000, 1000), 4000);
+    CHECK_EQ_DBL(sched_frame_us(2, 2, 3000, 1000), 2000); /* the cores bound it */
+    CHECK_EQ_DBL(sched_frame_us(2, 4, 3000, 1000), 1500); /* the pool */
+    CHECK_EQ_DBL(sched_frame_us(4, 8, 3000, 2000), 2000); /* the rest */
 }
 
 int main(void)
