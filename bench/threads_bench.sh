@@ -23,11 +23,7 @@ trap 'stop_pids "${pids[@]}"; rm -rf "$run"' EXIT
 bench_services "$run" "$build"
 port=$BENCH_PORT
 
-video=${1:-}
-if [ -z "$video" ]; then
-  video="$run/ball-640x360.avi"
-  "$build/bin/make-video" "$video" 900
-fi
+video=$(bench_video "$run" "$build" "${1:-}")
 
 # job WHICH SPLIT (0 = device-only) [EXTRA...]: runs one job, prints its wall time in seconds
 # and appends its summary line to $run/WHICH-SPLIT

@@ -58,8 +58,7 @@ static void update_slowdown(struct agent *a)
         log_msg(LOG_INFO, "EDGE-SLOWDOWN", "emulated slowdown %s (SIGUSR1)",
                 off ? "suspended" : "resumed");
     }
-    a->slow.factor =
-        off ? 1 : slowdown_at(&a->o->slowdown, (double)(clock_mono_us() - a->t0_us) / 1e6);
+    a->slow.factor = stage_slowdown_now(&a->o->slowdown, &a->sig->slowdown_off, a->t0_us);
 }
 
 /* After SIGHUP: reads the configuration again and applies what can change while running, the

@@ -21,7 +21,7 @@
 #include "transport.h"
 
 /* Counters of the frames' outcomes, kept per window and for the run (struct stats_counts
- * holds the same for a window; these are the capture thread's own). */
+ * holds the same for a window; these are the agent thread's own). */
 struct tally {
     uint64_t captured;
     uint64_t offloaded; /* frames published to a stage topic */
@@ -59,7 +59,7 @@ struct agent {
     char results_topic[TOPIC_MAX];
     char stats_topic[TOPIC_MAX];
     char frames_topic[TOPIC_MAX];
-    atomic_bool link_lost; /* set on the transport's thread, taken by the capture thread */
+    atomic_bool link_lost; /* set on the transport's thread, taken by the agent's thread */
     struct episode offline, no_worker, late;
     /* the current window and the run */
     struct tally win, run;

@@ -58,12 +58,10 @@ void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us)
         s->st->stage_us[stage] = (uint32_t)(took_us + extra);
 }
 
-static double factor_now(const struct capture *c)
+double stage_slowdown_now(const struct slowdown *s, const volatile sig_atomic_t *off,
+                          int64_t start_us)
 {
-    const struct capture_config *g = &c->cfg;
-    return g->slowdown && !*g->slowdown_off
-               ? slowdown_at(g->slowdown, (double)(clock_mono_us() - g->start_us) / 1e6)
-               : 1;
+    return s && !*off ? slowdown_at(s, (double)(clock_mono_us() - start_us) / 1e6) : 1;
 }
 
 /* Pacing (--rate), then the frame's header: seq, device, capture time, annotation request. */
@@ -87,7 +85,7 @@ static void begin_frame(struct capture *c, struct state *st)
 static enum es_err first_stage(struct capture *c, struct state *st, struct source *src,
                                struct stage_slowdown *slow)
 {
-    slow->factor = factor_now(c);
+    slow->factor = stage_slowdown_now(c->cfg.slowdown, c->cfg.slowdown_off, c->cfg.start_us);
     slow->st = st;
     struct stage_io io = {.st = st, .source = src};
     enum es_err err = app_run(&io, 0, 1, stage_slowdown_hook, slow);

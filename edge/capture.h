@@ -23,7 +23,7 @@
 #include "es_err.h"
 #include "state.h"
 
-/* Threads of the first-stage pool at most; the ring holds CAPTURE_POOL_MAX + 3 frames. */
+/* Threads of the first-stage pool at most; a pool of N threads gets a ring of N + 3 frames. */
 #define CAPTURE_POOL_MAX 16
 
 struct capture_config {
@@ -50,6 +50,11 @@ struct stage_slowdown {
 
 /* The hook (arg: a struct stage_slowdown). */
 void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us);
+
+/* The factor of slowdown s in force now for a run that started at start_us (monotonic): 1 when
+ * s is NULL or off is nonzero (SIGUSR1 suspended it). */
+double stage_slowdown_now(const struct slowdown *s, const volatile sig_atomic_t *off,
+                          int64_t start_us);
 
 struct capture;
 

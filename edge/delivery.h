@@ -13,7 +13,7 @@
  * whose capture time differs from the frame's is someone else's (another run, another agent
  * with the same id) and is counted as foreign.
  *
- * Threads: results arrive on the transport's thread (delivery_complete); the capture thread does
+ * Threads: results arrive on the transport's thread (delivery_complete); the agent's thread does
  * everything else. Every function takes the module's lock. Times: `now_us` arguments are
  * clock_mono_us() values except where named wall. The module reads no clock itself, except
  * delivery_wait, which sleeps. */
@@ -37,7 +37,7 @@ struct delivery_config {
     unsigned attempts;       /* publishes of a frame before it falls back; 0 means 2 */
 };
 
-/* A frame handed back to the capture thread. payload points into the module and stays valid
+/* A frame handed back to the agent's thread. payload points into the module and stays valid
  * until delivery_resent or delivery_finish for this seq. */
 struct delivery_frame {
     uint64_t seq;
@@ -92,7 +92,7 @@ enum es_err delivery_add(struct delivery *d, uint64_t seq, int64_t captured_wall
  * here). */
 void delivery_cancel(struct delivery *d, uint64_t seq);
 
-/* The oldest frame that needs the capture thread at now_us, copied into *out: RETRY when its
+/* The oldest frame that needs the agent's thread at now_us, copied into *out: RETRY when its
  * deadline passed, it has publishes left and can_send; FALLBACK when its deadline passed
  * otherwise, or it was handed back. A FALLBACK frame no longer accepts results. */
 enum delivery_action delivery_next(struct delivery *d, int64_t now_us, bool can_send,
@@ -122,7 +122,7 @@ enum delivery_outcome delivery_complete(struct delivery *d, uint64_t seq, int64_
  * *stop becomes nonzero (checked every 50 ms) or max_us passes, whichever is first. */
 void delivery_wait(struct delivery *d, const volatile sig_atomic_t *stop, int64_t max_us);
 
-/* Wakes delivery_wait (another thread has news for the capture thread). */
+/* Wakes delivery_wait (another thread has news for the agent's thread). */
 void delivery_wake(struct delivery *d);
 
 /* The deadline a publish made now would get. */

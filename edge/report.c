@@ -106,7 +106,7 @@ static void decide(struct agent *a, const struct stats *s, int64_t now, const do
         snprintf(a->reason, sizeof a->reason, "%s", reason);
 }
 
-/* The window's counts, from the capture thread's tally, the delivery window and the spool. */
+/* The window's counts, from the agent thread's tally, the delivery window and the spool. */
 static void window_counts(struct agent *a, const struct delivery_window *dw, struct stats_counts *c)
 {
     struct spool_stats ss = {0};

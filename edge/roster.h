@@ -3,7 +3,7 @@
  * repeated ones ("every_ms") until three periods pass without a new one. Times are
  * clock_mono_us(). The edge asks it whether anyone will take a frame of
  * stage K before publishing one, and runs the frame itself at once when nobody will.
- * Thread-safe: updates come on the transport's thread, questions from the capture thread. */
+ * Thread-safe: updates come on the transport's thread, questions from the agent's thread. */
 #ifndef ES_ROSTER_H
 #define ES_ROSTER_H
 

@@ -66,6 +66,17 @@ bench_services() {
   pids+=("$WORKER_PID")
 }
 
+# bench_video DIR BUILD [VIDEO]: prints VIDEO, or writes the benchmarks' 640x360, 900-frame
+# bouncing-ball MJPG video into DIR with BUILD's make-video and prints its path.
+bench_video() {
+  if [ -n "${3:-}" ]; then
+    echo "$3"
+  else
+    "$2/bin/make-video" "$1/ball-640x360.avi" 900 >&2
+    echo "$1/ball-640x360.avi"
+  fi
+}
+
 # stop_pids PID...: stops the processes, the last one given first (start order reversed, so an
 # edge agent stops before its worker and broker), and waits for each.
 stop_pids() {

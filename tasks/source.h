@@ -44,7 +44,7 @@ bool source_truth(const struct source *src, struct source_truth *out);
 /* Frames per second the source was recorded at, or 0 when unknown (synthetic, most cameras). */
 double source_fps(const struct source *src);
 
-/* A view: a source whose frames were read elsewhere (the edge's capture thread reads the real
+/* A view: a source whose frames were read elsewhere (the edge's reader thread reads the real
  * source, and each frame's first stage runs on a pool over a view of its own picture). Every
  * source_read gives the frame last set with source_view_set (ES_ESOURCE before any); a view has no
  * truth and no fps. Free it with source_free. */
