@@ -11,6 +11,8 @@
 #define BUCKETS 1024
 /* Devices with a queue of their own; frames of further devices share the last-resort queue. */
 #define MAX_DEVICES 4096
+/* Released messages kept for reuse, so that a steady stream of frames allocates nothing. */
+#define SPARE_MAX 8
 
 /* One device's FIFO and budget. Active devices (with frames) form a ring for round robin. */
 struct dq {
@@ -35,6 +37,8 @@ struct fairq {
     size_t count, bytes;
     uint64_t dropped;
     bool closed;
+    struct msg *spare; /* released messages, most recent first */
+    size_t nspare;
 };
 
 struct fairq *fairq_new(const struct fairq_config *c)
@@ -71,6 +75,10 @@ void fairq_free(struct fairq *q)
         }
     }
     free_msgs(&q->shared);
+    for (struct msg *m = q->spare, *next; m; m = next) {
+        next = m->next;
+        free(m);
+    }
     pthread_cond_destroy(&q->ready);
     pthread_mutex_destroy(&q->lock);
     free(q);
@@ -145,11 +153,30 @@ static bool over_budget_locked(struct fairq *q, struct dq *d, int64_t now)
     return d->cpu_us >= q->c.cpu_budget_us;
 }
 
-static struct msg *new_msg(const char *topic, const uint8_t *payload, size_t len)
+/* A released message with room for len bytes, or a new one. */
+static struct msg *new_msg(struct fairq *q, const char *topic, const uint8_t *payload, size_t len)
 {
-    struct msg *m = malloc(sizeof *m + len);
-    if (!m)
-        return NULL;
+    struct msg *m = NULL;
+    pthread_mutex_lock(&q->lock);
+    for (struct msg **p = &q->spare; *p; p = &(*p)->next) {
+        if ((*p)->cap >= len) {
+            m = *p;
+            *p = m->next;
+            q->nspare--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&q->lock);
+    if (!m) {
+        /* Rounded up, so that frames of nearly the same size share their buffers. */
+        size_t cap = len > 4096 ? (len + 4095) & ~(size_t)4095 : (len + 255) & ~(size_t)255;
+        if (cap < len)
+            return NULL;
+        m = malloc(sizeof *m + cap);
+        if (!m)
+            return NULL;
+        m->cap = cap;
+    }
     m->next = NULL;
     m->queued_us = clock_mono_us();
     m->len = len;
@@ -162,7 +189,7 @@ static struct msg *new_msg(const char *topic, const uint8_t *payload, size_t len
 enum fairq_push_result fairq_push(struct fairq *q, const char *device, const char *topic,
                                   const uint8_t *payload, size_t len, uint64_t tag)
 {
-    struct msg *m = new_msg(topic, payload, len);
+    struct msg *m = new_msg(q, topic, payload, len);
     if (!m)
         return FAIRQ_FULL;
     m->tag = tag;
@@ -190,8 +217,29 @@ enum fairq_push_result fairq_push(struct fairq *q, const char *device, const cha
     }
     pthread_mutex_unlock(&q->lock);
     if (res != FAIRQ_QUEUED)
-        free(m);
+        fairq_release(q, m);
     return res;
+}
+
+void fairq_release(struct fairq *q, struct msg *m)
+{
+    if (!m)
+        return;
+    struct msg *evicted = NULL;
+    pthread_mutex_lock(&q->lock);
+    if (q->nspare == SPARE_MAX) { /* the oldest goes: the sizes in use now are the recent ones */
+        struct msg **p = &q->spare;
+        while ((*p)->next)
+            p = &(*p)->next;
+        evicted = *p;
+        *p = NULL;
+        q->nspare--;
+    }
+    m->next = q->spare;
+    q->spare = m;
+    q->nspare++;
+    pthread_mutex_unlock(&q->lock);
+    free(evicted);
 }
 
 struct msg *fairq_pop(struct fairq *q)

@@ -22,6 +22,7 @@ struct msg {
     int64_t queued_us; /* clock_mono_us() when pushed */
     uint64_t tag;      /* the caller's, as given to fairq_push (the bus's delivery tag) */
     size_t len;
+    size_t cap;                        /* payload bytes allocated (fairq's own) */
     char device[STATE_DEVICE_MAX + 1]; /* the queue it was in ("" for a topic without one) */
     char topic[96];
     uint8_t payload[]; /* len bytes */
@@ -55,9 +56,13 @@ void fairq_free(struct fairq *q);
 enum fairq_push_result fairq_push(struct fairq *q, const char *device, const char *topic,
                                   const uint8_t *payload, size_t len, uint64_t tag);
 
-/* Waits for a message and returns the next one round robin across devices; the caller frees it
- * with free(). Returns NULL once the queue is closed and empty. */
+/* Waits for a message and returns the next one round robin across devices; the caller gives it
+ * back with fairq_release. Returns NULL once the queue is closed and empty. */
 struct msg *fairq_pop(struct fairq *q);
+
+/* Gives a popped message back; the queue keeps a few for the next pushes (a steady stream then
+ * allocates nothing) and frees the rest. Accepts NULL. */
+void fairq_release(struct fairq *q, struct msg *m);
 
 /* Adds cpu_us of processing time to device's budget for the window at now_us. */
 void fairq_charge(struct fairq *q, const char *device, int64_t cpu_us, int64_t now_us);

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "image_coder.h"
+#include "json_frame.h"
 #include "registry.h"
 #include "topic.h"
 #include "worker.h"
@@ -252,6 +253,7 @@ int main(int argc, char **argv)
     opts.w.reread = reread;
     opts.w.reread_arg = &cmd;
     wire_set_image_coder(image_coder_opencv()); /* before any thread starts */
+    json_frame_init();
     rc = worker_run(&opts.w, &g_stop) == ES_OK ? 0 : 1;
     cli_end(&cmd);
     return rc;

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "log.h"
 #include "fairq.h"
+#include "json_frame.h"
 #include "result.h"
 #include "topic.h"
 #include "wire.h"
@@ -58,6 +59,7 @@ struct worker {
 struct thread_ctx {
     struct worker *w;
     struct state states[MAX_APPS];
+    char text[RESULT_MAX_BYTES + 1]; /* the result being published */
 };
 
 /* Queues a frame in its device's queue (the device in its topic); a frame over its device's
@@ -113,9 +115,10 @@ static struct state *state_for(struct thread_ctx *c, const struct app *app)
     return NULL;
 }
 
-static enum es_err publish_result(struct worker *w, struct state *st, struct stage_io *io,
+static enum es_err publish_result(struct thread_ctx *c, struct state *st, struct stage_io *io,
                                   unsigned k, uint64_t tag)
 {
+    struct worker *w = c->w;
     char topic[TOPIC_MAX];
     struct result_meta m = {
         .device = st->device,
@@ -128,12 +131,13 @@ static enum es_err publish_result(struct worker *w, struct state *st, struct sta
         .nstages = st->app->nstages,
     };
     json_t *obj = result_build(io->result, &m);
-    char *text = obj ? result_dump(obj) : NULL;
+    size_t len = 0;
+    enum es_err err = obj ? result_dump_into(obj, c->text, sizeof c->text, &len) : ES_ENOMEM;
     json_decref(obj);
-    enum es_err err = text ? topic_results(topic, sizeof topic, st->device) : ES_ENOMEM;
     if (err == ES_OK)
-        err = bus_reply(w->bus, tag, topic, text, strlen(text));
-    free(text);
+        err = topic_results(topic, sizeof topic, st->device);
+    if (err == ES_OK)
+        err = bus_reply(w->bus, tag, topic, c->text, len);
     /* The picture is best effort (QoS 0); the result is what the edge waits for. */
     if (err == ES_OK && io->jpeg && topic_frames(topic, sizeof topic, st->device) == ES_OK)
         bus_publish(w->bus, topic, io->jpeg, io->jpeg_len);
@@ -198,7 +202,7 @@ static void process(struct thread_ctx *c, const struct msg *m)
         /* Not published (the broker is away): the edge runs the frame itself after its
          * deadline (or, over AMQP, the broker hands it to a worker again), so the frame is
          * counted, not retried here. */
-        if (publish_result(w, st, &io, k, m->tag) == ES_OK)
+        if (publish_result(c, st, &io, k, m->tag) == ES_OK)
             atomic_fetch_add(&w->processed, 1);
         else
             atomic_fetch_add(&w->unpublished, 1);
@@ -218,8 +222,10 @@ static void *thread_main(void *arg)
     struct msg *m;
     while ((m = fairq_pop(c->w->q)) != NULL) {
         int64_t t0 = clock_mono_us();
+        json_frame_begin(); /* the frame's JSON values live until its end */
         process(c, m);
-        free(m);
+        json_frame_end();
+        fairq_release(c->w->q, m);
         atomic_fetch_add(&c->w->busy_us, (unsigned long long)(clock_mono_us() - t0));
     }
     for (unsigned i = 0; i < MAX_APPS; i++)

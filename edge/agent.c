@@ -7,6 +7,7 @@
 
 #include "agent_impl.h"
 #include "clock.h"
+#include "json_frame.h"
 #include "log.h"
 #include "registry.h"
 #include "result.h"
@@ -30,13 +31,14 @@ static enum es_err emit_local(struct agent *a, struct stage_io *io)
         .nstages = a->app->nstages,
     };
     json_t *obj = result_build(io->result, &m);
-    char *line = obj ? result_dump(obj) : NULL;
+    size_t len = 0;
+    enum es_err err =
+        obj ? result_dump_into(obj, a->result_text, sizeof a->result_text, &len) : ES_ENOMEM;
     json_decref(obj);
-    if (!line)
-        return ES_ENOMEM;
-    fputs(line, stdout);
-    fputc('\n', stdout);
-    free(line);
+    if (err != ES_OK)
+        return err;
+    a->result_text[len] = '\n';
+    fwrite(a->result_text, 1, len + 1, stdout);
     if (!a->first_out_us)
         a->first_out_us = clock_mono_us();
     return ES_OK;
@@ -95,6 +97,7 @@ static void frame_step(struct agent *a, enum es_err ferr)
     update_slowdown(a);
     struct state *st = a->st;
     st->split = a->tp ? (uint8_t)a->split : 0;
+    json_frame_begin(); /* the frame's JSON values live until its end */
     struct stage_io io = {.st = st};
     a->slow.st = st;
     enum es_err err = ferr;
@@ -107,6 +110,7 @@ static void frame_step(struct agent *a, enum es_err ferr)
     }
     json_decref(io.result);
     free(io.jpeg);
+    json_frame_end();
     if (err != ES_OK) {
         log_msg(LOG_ERROR, "EDGE-FRAME-LOST", "frame %llu lost: %s", (unsigned long long)st->seq,
                 es_strerror(err));

@@ -12,6 +12,7 @@
 #include "capture.h"
 #include "delivery.h"
 #include "emulate.h"
+#include "result.h"
 #include "forward.h"
 #include "roster.h"
 #include "sched.h"
@@ -54,6 +55,7 @@ struct agent {
     struct state fb;  /* a frame handed back, decoded to run its remaining stages here */
     uint8_t *buf;     /* wire encoding of st */
     size_t cap;
+    char result_text[RESULT_MAX_BYTES + 1]; /* a result computed here, as JSON text */
     unsigned split; /* stages 0..split-1 run here; nstages in device-only mode */
     char stage_topic[TOPIC_MAX];
     char results_topic[TOPIC_MAX];

@@ -6,6 +6,7 @@
 #include "agent.h"
 #include "cli.h"
 #include "image_coder.h"
+#include "json_frame.h"
 #include "options.h"
 
 static struct agent_signals g_sig;
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
     wire_set_image_coder(image_coder_opencv()); /* before any thread starts */
+    json_frame_init();
     rc = agent_run(&opts, &g_sig) == ES_OK ? 0 : 1;
     cli_end(&cmd);
     return rc;

@@ -6,6 +6,7 @@
 
 #include "agent_impl.h"
 #include "clock.h"
+#include "json_frame.h"
 #include "log.h"
 #include "result.h"
 #include "status.h"
@@ -33,12 +34,13 @@ static enum es_err emit_here(struct agent *a, const struct state *st, const stru
         .fallback = true,
     };
     json_t *obj = result_build(io->result, &m);
-    char *text = obj ? result_dump(obj) : NULL;
+    size_t len = 0;
+    enum es_err err =
+        obj ? result_dump_into(obj, a->result_text, sizeof a->result_text, &len) : ES_ENOMEM;
     json_decref(obj);
-    if (!text)
-        return ES_ENOMEM;
-    enum es_err err = spool_push(a->spool, a->results_topic, 1, text, strlen(text));
-    free(text);
+    if (err != ES_OK)
+        return err;
+    err = spool_push(a->spool, a->results_topic, 1, a->result_text, len);
     if (io->jpeg)
         spool_push(a->spool, a->frames_topic, 0, io->jpeg, io->jpeg_len);
     return err == ES_ELIMIT || err == ES_EIO ? ES_OK : err; /* counted by the spool */
@@ -47,6 +49,7 @@ static enum es_err emit_here(struct agent *a, const struct state *st, const stru
 /* Runs the stages from st->split on here and buffers the result. */
 static enum es_err finish_here(struct agent *a, struct state *st)
 {
+    json_frame_begin(); /* the frame's JSON values live until its end */
     struct stage_io io = {.st = st};
     a->slow.st = st; /* the device runs these stages: as slow as the others */
     enum es_err err = app_run(&io, st->split, a->app->nstages, stage_slowdown_hook, &a->slow);
@@ -54,6 +57,7 @@ static enum es_err finish_here(struct agent *a, struct state *st)
         err = emit_here(a, st, &io);
     json_decref(io.result);
     free(io.jpeg);
+    json_frame_end();
     return err;
 }
 

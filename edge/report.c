@@ -8,6 +8,7 @@
 
 #include "agent_impl.h"
 #include "clock.h"
+#include "json_frame.h"
 #include "log.h"
 #include "result.h"
 
@@ -26,12 +27,16 @@ void agent__episode_start(struct episode *e, const char *id, const char *fmt, ..
 
 static void publish_stats(struct agent *a, const struct stats *s)
 {
+    json_frame_begin();
     json_t *obj = stats_build(s);
-    char *text = obj ? result_dump(obj) : NULL;
+    size_t len = 0;
+    enum es_err err =
+        obj ? result_dump_into(obj, a->result_text, sizeof a->result_text, &len) : ES_ENOMEM;
     json_decref(obj);
-    if (text && transport_publish(a->tp, a->stats_topic, text, strlen(text), 0, false) != ES_OK)
+    json_frame_end();
+    if (err == ES_OK &&
+        transport_publish(a->tp, a->stats_topic, a->result_text, len, 0, false) != ES_OK)
         log_msg(LOG_DEBUG, "EDGE-STATS", "window stats not published: not connected");
-    free(text);
 }
 
 /* Mean device time of each local stage, and of the cloud's stages from this window's results. */

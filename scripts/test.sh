@@ -30,5 +30,5 @@ scripts/fuzz.sh "${FUZZ_SECONDS:-40}"
 echo "== formatting"
 git ls-files '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
 echo "== shell scripts"
-shellcheck scripts/*.sh bench/*.sh .ci/run
+shellcheck scripts/*.sh bench/*.sh tests/*.sh .ci/run
 echo "all tests passed"

@@ -26,7 +26,11 @@
  * (Jansson) with the application's own members, and always runs where the result is published.
  * The framework adds device, seq, split, captured_us, completed_us, worker, stage_us and fallback;
  * members of those names are dropped from io->result. When the frame has STATE_WANT_FRAME the last
- * stage may set io->jpeg (malloc'd) to an annotated picture.
+ * stage may set io->jpeg (malloc'd) to an annotated picture. JSON values made while a frame runs
+ * live only as long as the frame: the programs give Jansson per-frame memory, freed at once when
+ * the frame ends (so a frame's result costs no malloc). Keep no JSON value across frames, and do
+ * not free() text from json_dumps made during a frame: it is frame memory too (json_dumpb writes
+ * into a buffer of your own).
  *
  * Ending early. A stage may end a frame early by setting STATE_ENDED in st->flags: the remaining
  * stages are skipped, except the last, so every frame still ends as exactly one result. The last

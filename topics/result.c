@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_frame.h"
 #include "topic.h"
 
 /* Members result_build writes itself; an application field of the same name is left out. */
@@ -81,7 +82,31 @@ json_t *result_build(const json_t *app_fields, const struct result_meta *m)
 
 char *result_dump(const json_t *obj)
 {
-    return obj ? json_dumps(obj, RESULT_JSON_FLAGS) : NULL;
+    /* Not json_dumps: its text comes from Jansson's allocator, which may be a frame arena. */
+    size_t n = obj ? json_dumpb(obj, NULL, 0, RESULT_JSON_FLAGS) : 0;
+    char *text = n ? malloc(n + 1) : NULL;
+    if (!text)
+        return NULL;
+    if (json_dumpb(obj, text, n, RESULT_JSON_FLAGS) != n) {
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
+}
+
+enum es_err result_dump_into(const json_t *obj, char *buf, size_t cap, size_t *len)
+{
+    if (!obj || !buf || !cap || !len)
+        return ES_EINVAL;
+    size_t n = json_dumpb(obj, buf, cap - 1, RESULT_JSON_FLAGS);
+    if (n == 0)
+        return ES_ENOMEM;
+    if (n > cap - 1 || n > RESULT_MAX_BYTES)
+        return ES_ELIMIT;
+    buf[n] = '\0';
+    *len = n;
+    return ES_OK;
 }
 
 /* *v = obj[key] as an integer in lo..hi. */
@@ -152,13 +177,13 @@ enum es_err result_parse(const char *buf, size_t len, struct result_info *out)
         return ES_EINVAL;
     if (len > RESULT_MAX_BYTES)
         return ES_ELIMIT;
+    json_frame_begin(); /* the parsed tree is gone when this returns */
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
-    if (!root)
-        return ES_EFORMAT;
     struct result_info r;
     memset(&r, 0, sizeof r);
-    enum es_err err = parse_members(root, &r);
+    enum es_err err = root ? parse_members(root, &r) : ES_EFORMAT;
     json_decref(root);
+    json_frame_end();
     if (err == ES_OK)
         *out = r;
     return err;

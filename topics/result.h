@@ -47,8 +47,15 @@ struct result_meta {
 json_t *result_build(const json_t *app_fields, const struct result_meta *m);
 
 /* Dumps obj (any JSON value) with RESULT_JSON_FLAGS. Returns a malloc'd NUL-terminated string
- * the caller frees, or NULL when obj is NULL or memory runs out. */
+ * the caller frees with free() (also inside a json_frame scope), or NULL when obj is NULL or
+ * memory runs out. */
 char *result_dump(const json_t *obj);
+
+/* Dumps obj with RESULT_JSON_FLAGS into buf[0..cap), NUL-terminated, without allocating; *len
+ * is the text's length. Returns ES_EINVAL for a NULL argument, ES_ELIMIT when the text does not
+ * fit in cap - 1 bytes or exceeds RESULT_MAX_BYTES (what result_parse accepts), ES_ENOMEM when
+ * Jansson fails. */
+enum es_err result_dump_into(const json_t *obj, char *buf, size_t cap, size_t *len);
 
 /* What the edge needs back from a result it receives. */
 struct result_info {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "json_frame.h"
 #include "result.h"
 #include "topic.h"
 
@@ -125,13 +126,13 @@ enum es_err status_parse(const char *buf, size_t len, struct status_info *out)
         return ES_EINVAL;
     if (len > STATUS_MAX_BYTES)
         return ES_ELIMIT;
+    json_frame_begin(); /* the parsed tree is gone when this returns */
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
-    if (!root)
-        return ES_EFORMAT;
     struct status_info s;
     memset(&s, 0, sizeof s);
-    enum es_err err = parse_object(root, &s);
+    enum es_err err = root ? parse_object(root, &s) : ES_EFORMAT;
     json_decref(root);
+    json_frame_end();
     if (err == ES_OK)
         *out = s;
     return err;
