@@ -4,13 +4,15 @@
 # divided by the frames it processed, is what one result costs a core; the stages' own mean time
 # (stage_us of the results, stages K..6) is the compute bound. results/s per core =
 # 1 / (CPU per result); the bound = 1 / (stage time per result); their ratio is the efficiency.
-# Usage: bench/worker_bench.sh   env: DEVICES (10), RATE (20), SECONDS_ (8), BUILD (build)
+# Each split runs at a light load and at one past what the worker can take (it then works without
+# pause, as when it is the bottleneck).
+# Usage: bench/worker_bench.sh   env: LOADS ("1:10:20 1:30:20 3:10:20 3:50:60": SPLIT:DEVICES:FPS
+#   runs), SECONDS_ (8), BUILD (build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 build=${BUILD:-build}
-devices=${DEVICES:-10}
-rate=${RATE:-20}
+loads=${LOADS:-1:10:20 1:30:20 3:10:20 3:50:60}
 secs=${SECONDS_:-8}
 [ -x "$build/bin/es-loadgen" ] || scripts/setup.sh "$build"
 
@@ -24,11 +26,12 @@ hz=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-echo "one worker thread; es-loadgen: $devices devices x $rate fps for $secs s; nproc $(nproc)"
+echo "one worker thread; es-loadgen devices x fps each for $secs s; nproc $(nproc)"
 echo
-echo "| split | frames | worker CPU per result, us | stage time per result, us | results/s per core | bound, results/s | efficiency |"
-echo "|---|---|---|---|---|---|---|"
-for k in 1 3; do
+echo "| split | load, frames/s | frames | worker CPU per result, us | stage time per result, us | results/s per core | bound, results/s | efficiency |"
+echo "|---|---|---|---|---|---|---|---|"
+for load in $loads; do
+  IFS=: read -r k devices rate <<<"$load"
   start_worker "$run/worker-$k.log" "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
     --worker-id "bench-w$k" --threads 1 --stats-every 1
   wpid=$WORKER_PID
@@ -39,8 +42,16 @@ for k in 1 3; do
   c0=$(cpu_ticks "$wpid")
   "$build/bin/es-loadgen" --host "127.0.0.1:$port" --devices "$devices" --rate "$rate" \
     --seconds "$secs" --split "$k" --connections 2 --drain 2 >"$run/loadgen-$k" 2>&1
+  # Past the load the worker still works through its queue: wait until its count stands still
+  # (two stats lines alike), then take its CPU time and count together.
+  processed=-1
+  for _ in $(seq 30); do
+    last=$processed
+    sleep 1.1
+    processed=$(grep -o 'processed [0-9]*' "$run/worker-$k.log" | tail -1 | awk '{ print $2 }')
+    [ "$processed" = "$last" ] && break
+  done
   c1=$(cpu_ticks "$wpid")
-  processed=$(grep -o 'processed [0-9]*' "$run/worker-$k.log" | tail -1 | awk '{ print $2 }')
   kill "$wpid" 2>/dev/null || true
   wait "$wpid" 2>/dev/null || true
   kill "$sub" 2>/dev/null || true
@@ -48,8 +59,9 @@ for k in 1 3; do
   # mean of the cloud stages' times (stage_us entries K..6) over the captured results
   stage=$(sed -n 's/.*"stage_us":\[\([0-9,]*\)\].*/\1/p' "$run/results-$k" |
     awk -F, -v k="$k" '{ s = 0; for (i = k + 1; i <= NF; i++) s += $i; t += s; n++ } END { if (n) printf "%.0f", t / n; else print 0 }')
-  awk -v c0="$c0" -v c1="$c1" -v hz="$hz" -v n="$processed" -v s="$stage" -v k="$k" 'BEGIN {
+  awk -v c0="$c0" -v c1="$c1" -v hz="$hz" -v n="$processed" -v s="$stage" -v k="$k" \
+    -v load="$((devices * rate))" 'BEGIN {
     per = (c1 - c0) / hz * 1e6 / n
-    printf "| %d | %d | %.0f | %s | %.0f | %.0f | %.0f%% |\n", k, n, per, s, 1e6 / per, 1e6 / s, 100 * s / per
+    printf "| %d | %d | %d | %.0f | %s | %.0f | %.0f | %.0f%% |\n", k, load, n, per, s, 1e6 / per, 1e6 / s, 100 * s / per
   }'
 done
