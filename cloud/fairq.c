@@ -11,8 +11,10 @@
 #define BUCKETS 1024
 /* Devices with a queue of their own; frames of further devices share the last-resort queue. */
 #define MAX_DEVICES 4096
-/* Released messages kept for reuse, so that a steady stream of frames allocates nothing. */
-#define SPARE_MAX 8
+/* Released messages kept for reuse, so that a steady stream of frames allocates nothing: as
+ * many as a busy queue has in flight, within a byte budget (19 frames of a 421 KB picture). */
+#define SPARE_MAX 64
+#define SPARE_MAX_BYTES (8u << 20)
 
 /* One device's FIFO and budget. Active devices (with frames) form a ring for round robin. */
 struct dq {
@@ -38,7 +40,7 @@ struct fairq {
     uint64_t dropped;
     bool closed;
     struct msg *spare; /* released messages, most recent first */
-    size_t nspare;
+    size_t nspare, spare_bytes;
 };
 
 struct fairq *fairq_new(const struct fairq_config *c)
@@ -163,6 +165,7 @@ static struct msg *new_msg(struct fairq *q, const char *topic, const uint8_t *pa
             m = *p;
             *p = m->next;
             q->nspare--;
+            q->spare_bytes -= m->cap;
             break;
         }
     }
@@ -225,21 +228,34 @@ void fairq_release(struct fairq *q, struct msg *m)
 {
     if (!m)
         return;
+    if (m->cap > SPARE_MAX_BYTES) {
+        free(m);
+        return;
+    }
     struct msg *evicted = NULL;
     pthread_mutex_lock(&q->lock);
-    if (q->nspare == SPARE_MAX) { /* the oldest goes: the sizes in use now are the recent ones */
-        struct msg **p = &q->spare;
-        while ((*p)->next)
-            p = &(*p)->next;
-        evicted = *p;
-        *p = NULL;
-        q->nspare--;
-    }
     m->next = q->spare;
     q->spare = m;
     q->nspare++;
+    q->spare_bytes += m->cap;
+    /* Over the bounds, the oldest go: the sizes in use now are the recent ones. */
+    while (q->nspare > SPARE_MAX || q->spare_bytes > SPARE_MAX_BYTES) {
+        struct msg **p = &q->spare;
+        while ((*p)->next)
+            p = &(*p)->next;
+        struct msg *old = *p;
+        *p = NULL;
+        q->nspare--;
+        q->spare_bytes -= old->cap;
+        old->next = evicted;
+        evicted = old;
+    }
     pthread_mutex_unlock(&q->lock);
-    free(evicted);
+    while (evicted) {
+        struct msg *next = evicted->next;
+        free(evicted);
+        evicted = next;
+    }
 }
 
 struct msg *fairq_pop(struct fairq *q)

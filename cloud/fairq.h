@@ -60,8 +60,8 @@ enum fairq_push_result fairq_push(struct fairq *q, const char *device, const cha
  * back with fairq_release. Returns NULL once the queue is closed and empty. */
 struct msg *fairq_pop(struct fairq *q);
 
-/* Gives a popped message back; the queue keeps a few for the next pushes (a steady stream then
- * allocates nothing) and frees the rest. Accepts NULL. */
+/* Gives a popped message back; the queue keeps up to 64 (and 8 MB) for the next pushes (a steady
+ * stream then allocates nothing) and frees the rest. Accepts NULL. */
 void fairq_release(struct fairq *q, struct msg *m);
 
 /* Adds cpu_us of processing time to device's budget for the window at now_us. */

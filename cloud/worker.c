@@ -277,6 +277,7 @@ static void publish_load(struct worker *w, struct load_mark *last)
     char topic[TOPIC_MAX];
     if (dt <= 0 || topic_stats(topic, sizeof topic, w->o->worker_id) != ES_OK)
         return;
+    json_frame_begin(); /* like a frame's: no allocation once warm */
     json_t *stages = json_array();
     for (unsigned k = 1; k < STATE_MAX_STAGES && stages; k++)
         if (w->serving && (w->o->stages & (1u << k)))
@@ -289,11 +290,12 @@ static void publish_load(struct worker *w, struct load_mark *last)
                             "queued", (json_int_t)fairq_depth(w->q), "threads", (int)w->o->threads,
                             "busy", round((busy > 1 ? 1 : busy) * 1000) / 1000, "redelivered",
                             (json_int_t)bus_redelivered(w->bus), "stages", stages);
-    char *text = result_dump(obj);
-    if (text)
-        bus_publish(w->bus, topic, text, strlen(text));
-    free(text);
+    char text[1024];
+    size_t len = 0;
+    if (obj && result_dump_into(obj, text, sizeof text, &len) == ES_OK)
+        bus_publish(w->bus, topic, text, len);
     json_decref(obj);
+    json_frame_end();
     *last = now;
 }
 

@@ -8,6 +8,9 @@
 #include "clock.h"
 
 #define MAX_WINDOW 4096
+/* Each slot's first buffer: room for a frame of the later splits (masks, contours and numbers
+ * take 100-200 bytes), so that however many frames come to be in flight, none allocates. */
+#define SLOT_START_BYTES 1024
 #define MAX_SAMPLES 8192
 /* Round trips kept for the deadline, how many are needed before it is trusted, and how often
  * its p99 is recomputed. */
@@ -65,6 +68,16 @@ struct delivery *delivery_new(const struct delivery_config *c)
     if (!d)
         return NULL;
     d->slots = calloc(c->window, sizeof *d->slots);
+    for (unsigned i = 0; d->slots && i < c->window; i++) {
+        d->slots[i].buf = malloc(SLOT_START_BYTES);
+        d->slots[i].cap = d->slots[i].buf ? SLOT_START_BYTES : 0;
+        if (!d->slots[i].buf) {
+            while (i--)
+                free(d->slots[i].buf);
+            free(d->slots);
+            d->slots = NULL;
+        }
+    }
     if (!d->slots) {
         free(d);
         return NULL;
@@ -180,11 +193,13 @@ bool delivery_room(struct delivery *d)
 static enum es_err fill_slot(struct slot *s, const uint8_t *payload, size_t len)
 {
     if (len > s->cap) {
-        uint8_t *grown = realloc(s->buf, len);
+        /* An eighth more, so that frames a little larger than this one fit too. */
+        size_t cap = len + len / 8 >= len ? len + len / 8 : len;
+        uint8_t *grown = realloc(s->buf, cap);
         if (!grown)
             return ES_ENOMEM;
         s->buf = grown;
-        s->cap = len;
+        s->cap = cap;
     }
     if (len)
         memcpy(s->buf, payload, len);

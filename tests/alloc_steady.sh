@@ -6,14 +6,14 @@
 # in the steady state: at most one allocation per LIMIT frames (periodic work, such as a status
 # message, may allocate; a per-frame allocation shows as 1 or more). Prints every library's
 # figure, Paho's and OpenCV's included, which this does not bound.
-# Usage: tests/alloc_steady.sh BUILD_DIR   env: N1 (100), N2 (500), LIMIT (20)
+# Usage: tests/alloc_steady.sh BUILD_DIR   env: N1 (100), N2 (500), LIMIT (10)
 set -euo pipefail
 build=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 n1=${N1:-100}
 n2=${N2:-500}
-limit=${LIMIT:-20}
+limit=${LIMIT:-10}
 shim="$build/lib/malloc-count.so"
 [ -f "$shim" ] || { echo "no $shim: build the malloc-count target" >&2; exit 1; }
 
