@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: how much of a worker's CPU goes into the stages. A worker with one thread serves
-# es-loadgen's simulated devices at split K; its CPU time (user + system, /proc) over the run,
-# divided by the frames it processed, is what one result costs a core; the stages' own mean time
-# (stage_us of the results, stages K..6) is the compute bound. results/s per core =
-# 1 / (CPU per result); the bound = 1 / (stage time per result); their ratio is the efficiency.
+# es-loadgen's simulated devices at split K; its CPU time (user + system of all its threads,
+# /proc) over the run, divided by the frames it processed, is what one result costs a core. The
+# compute bound is the CPU time its thread spent in the stages (the worker's stage_cpu_us), per
+# result; efficiency = stage CPU / whole CPU. The stages' wall time from the results (stage_us,
+# stages K..6) is shown beside it: it also counts the time the thread waited for a core.
 # Each split runs at a light load and at one past what the worker can take (it then works without
 # pause, as when it is the bottleneck).
 # Usage: bench/worker_bench.sh   env: LOADS ("1:10:20 1:30:20 3:10:20 3:50:60": SPLIT:DEVICES:FPS
@@ -28,8 +29,8 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 echo "one worker thread; es-loadgen devices x fps each for $secs s; nproc $(nproc)"
 echo
-echo "| split | load, frames/s | frames | worker CPU per result, us | stage time per result, us | results/s per core | bound, results/s | efficiency |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| split | load, frames/s | frames | worker CPU per result, us | stage CPU per result, us | stage wall time per result, us | results/s per core | bound, results/s | efficiency |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for load in $loads; do
   IFS=: read -r k devices rate <<<"$load"
   start_worker "$run/worker-$k.log" "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
@@ -48,20 +49,23 @@ for load in $loads; do
   for _ in $(seq 30); do
     last=$processed
     sleep 1.1
-    processed=$(grep -o 'processed [0-9]*' "$run/worker-$k.log" | tail -1 | awk '{ print $2 }')
+    line=$(grep WORKER-STATS "$run/worker-$k.log" | tail -1)
+    processed=$(grep -o 'processed [0-9]*' <<<"$line" | awk '{ print $2 }')
     [ "$processed" = "$last" ] && break
   done
+  stage_cpu=$(grep -o 'stage_cpu_us [0-9]*' <<<"$line" | awk '{ print $2 }')
   c1=$(cpu_ticks "$wpid")
   kill "$wpid" 2>/dev/null || true
   wait "$wpid" 2>/dev/null || true
   kill "$sub" 2>/dev/null || true
   wait "$sub" 2>/dev/null || true
-  # mean of the cloud stages' times (stage_us entries K..6) over the captured results
+  # mean of the cloud stages' wall times (stage_us entries K..6) over the captured results
   stage=$(sed -n 's/.*"stage_us":\[\([0-9,]*\)\].*/\1/p' "$run/results-$k" |
     awk -F, -v k="$k" '{ s = 0; for (i = k + 1; i <= NF; i++) s += $i; t += s; n++ } END { if (n) printf "%.0f", t / n; else print 0 }')
   awk -v c0="$c0" -v c1="$c1" -v hz="$hz" -v n="$processed" -v s="$stage" -v k="$k" \
-    -v load="$((devices * rate))" 'BEGIN {
+    -v load="$((devices * rate))" -v sc="$stage_cpu" 'BEGIN {
     per = (c1 - c0) / hz * 1e6 / n
-    printf "| %d | %d | %d | %.0f | %s | %.0f | %.0f | %.0f%% |\n", k, load, n, per, s, 1e6 / per, 1e6 / s, 100 * s / per
+    st = sc / n
+    printf "| %d | %d | %d | %.0f | %.0f | %s | %.0f | %.0f | %.0f%% |\n", k, load, n, per, st, s, 1e6 / per, 1e6 / st, 100 * st / per
   }'
 done

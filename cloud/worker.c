@@ -45,10 +45,11 @@ struct worker {
     atomic_ullong malformed;
     atomic_ullong forged; /* payload of another device than the topic's */
     struct log_limit malformed_log, forged_log, budget_log;
-    atomic_ullong failed;      /* a stage failed */
-    atomic_ullong unpublished; /* the result could not be published (not connected) */
-    atomic_ullong busy_us;     /* time the threads spent on messages */
-    bool serving;              /* subscribed to the stage topics (main thread only) */
+    atomic_ullong failed;       /* a stage failed */
+    atomic_ullong unpublished;  /* the result could not be published (not connected) */
+    atomic_ullong busy_us;      /* time the threads spent on messages */
+    atomic_ullong stage_cpu_us; /* CPU time the threads spent in the stages */
+    bool serving;               /* subscribed to the stage topics (main thread only) */
     int64_t behind_since_us;
     int64_t rejoin_us;    /* not before: behind again resets it */
     int64_t last_tick_us; /* the serving loop's last turn */
@@ -195,7 +196,9 @@ static void process(struct thread_ctx *c, const struct msg *m)
     struct stage_io io = {.st = st};
     int64_t cpu0 = clock_thread_cpu_us(), t0 = clock_mono_us();
     enum es_err err = app_run(&io, k, st->app->nstages, NULL, NULL);
-    fairq_charge(w->q, m->device, clock_thread_cpu_us() - cpu0, clock_mono_us());
+    int64_t cpu = clock_thread_cpu_us() - cpu0;
+    fairq_charge(w->q, m->device, cpu, clock_mono_us());
+    atomic_fetch_add(&w->stage_cpu_us, (unsigned long long)(cpu > 0 ? cpu : 0));
     if (w->o->slowdown > 1) /* an emulated slower machine: the stages took slowdown times as long */
         clock_sleep_us((int64_t)((w->o->slowdown - 1) * (double)(clock_mono_us() - t0)));
     if (err == ES_OK) {
@@ -253,13 +256,14 @@ static void log_stats(struct worker *w)
 {
     log_msg(LOG_INFO, "WORKER-STATS",
             "processed %llu, malformed %llu, forged %llu, over_budget %llu, failed %llu, "
-            "unpublished %llu, queued %zu, redelivered %llu",
+            "unpublished %llu, queued %zu, redelivered %llu, stage_cpu_us %llu",
             (unsigned long long)atomic_load(&w->processed),
             (unsigned long long)atomic_load(&w->malformed),
             (unsigned long long)atomic_load(&w->forged), (unsigned long long)fairq_dropped(w->q),
             (unsigned long long)atomic_load(&w->failed),
             (unsigned long long)atomic_load(&w->unpublished), fairq_depth(w->q),
-            (unsigned long long)bus_redelivered(w->bus));
+            (unsigned long long)bus_redelivered(w->bus),
+            (unsigned long long)atomic_load(&w->stage_cpu_us));
 }
 
 /* What the load report compares with the one before. */
