@@ -131,10 +131,8 @@ static enum es_err publish_result(struct thread_ctx *c, struct state *st, struct
         .stage_us = st->stage_us,
         .nstages = st->app->nstages,
     };
-    json_t *obj = result_build(io->result, &m);
     size_t len = 0;
-    enum es_err err = obj ? result_dump_into(obj, c->text, sizeof c->text, &len) : ES_ENOMEM;
-    json_decref(obj);
+    enum es_err err = result_format(io->result, &m, c->text, sizeof c->text, &len);
     if (err == ES_OK)
         err = topic_results(topic, sizeof topic, st->device);
     if (err == ES_OK)

@@ -30,11 +30,8 @@ static enum es_err emit_local(struct agent *a, struct stage_io *io)
         .stage_us = a->st->stage_us,
         .nstages = a->app->nstages,
     };
-    json_t *obj = result_build(io->result, &m);
     size_t len = 0;
-    enum es_err err =
-        obj ? result_dump_into(obj, a->result_text, sizeof a->result_text, &len) : ES_ENOMEM;
-    json_decref(obj);
+    enum es_err err = result_format(io->result, &m, a->result_text, sizeof a->result_text, &len);
     if (err != ES_OK)
         return err;
     a->result_text[len] = '\n';

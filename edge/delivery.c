@@ -68,16 +68,6 @@ struct delivery *delivery_new(const struct delivery_config *c)
     if (!d)
         return NULL;
     d->slots = calloc(c->window, sizeof *d->slots);
-    for (unsigned i = 0; d->slots && i < c->window; i++) {
-        d->slots[i].buf = malloc(SLOT_START_BYTES);
-        d->slots[i].cap = d->slots[i].buf ? SLOT_START_BYTES : 0;
-        if (!d->slots[i].buf) {
-            while (i--)
-                free(d->slots[i].buf);
-            free(d->slots);
-            d->slots = NULL;
-        }
-    }
     if (!d->slots) {
         free(d);
         return NULL;
@@ -91,6 +81,13 @@ struct delivery *delivery_new(const struct delivery_config *c)
         d->c.attempts = 2;
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->changed, NULL);
+    for (unsigned i = 0; i < c->window; i++) {
+        if (!(d->slots[i].buf = malloc(SLOT_START_BYTES))) {
+            delivery_free(d);
+            return NULL;
+        }
+        d->slots[i].cap = SLOT_START_BYTES;
+    }
     return d;
 }
 

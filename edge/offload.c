@@ -33,11 +33,8 @@ static enum es_err emit_here(struct agent *a, const struct state *st, const stru
         .nstages = a->app->nstages,
         .fallback = true,
     };
-    json_t *obj = result_build(io->result, &m);
     size_t len = 0;
-    enum es_err err =
-        obj ? result_dump_into(obj, a->result_text, sizeof a->result_text, &len) : ES_ENOMEM;
-    json_decref(obj);
+    enum es_err err = result_format(io->result, &m, a->result_text, sizeof a->result_text, &len);
     if (err != ES_OK)
         return err;
     err = spool_push(a->spool, a->results_topic, 1, a->result_text, len);

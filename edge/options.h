@@ -39,7 +39,7 @@ struct edge_opts {
     size_t buffer_bytes;               /* and payload bytes */
     unsigned annotate_every;           /* 0: never ask for annotated frames */
     bool quiet;                        /* no throughput lines */
-    unsigned threads;                  /* 1: one thread; more: capture on a thread of its own */
+    unsigned threads;                  /* threads running the first stage; 1: all on one */
     enum wire_image_codec image_codec; /* how image fields travel */
     int image_quality;                 /* JPEG quality */
     char device_buf[65];

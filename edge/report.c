@@ -1,7 +1,6 @@
 /* The edge's accounts: one line and one stats message per measurement window, the split policy's
  * decision, the fault episodes' closing lines and the closing summary. */
 #include <stdarg.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

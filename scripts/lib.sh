@@ -77,6 +77,59 @@ bench_video() {
   fi
 }
 
+# alloc_count DIR BUILD PORT SPLIT FRAMES: runs an edge agent on the synthetic camera (and, at a
+# split, a cloud-worker for it, on the broker at PORT) under the heap allocation counter
+# BUILD/lib/malloc-count.so (bench/malloc_count.c). Each program's total lands in
+# DIR/{edge,worker}-SPLIT-FRAMES.count and its counts by calling object in ...callers. Fails
+# (returns 1, saying why) unless the edge ran and every frame's result came back.
+alloc_count() {
+  local dir=$1 build=$2 port=$3 k=$4 n=$5 args=() wpid="" f shim
+  shim="$(cd "$build" && pwd)/lib/malloc-count.so"
+  [ -f "$shim" ] || { echo "no $shim: build the malloc-count target" >&2; return 1; }
+  for f in edge worker; do
+    : >"$dir/$f-$k-$n.count"
+    : >"$dir/$f-$k-$n.callers"
+  done
+  if [ "$k" != 0 ]; then
+    args=("$k" --host 127.0.0.1 --port "$port")
+    ES_MALLOC_COUNT="$dir/worker-$k-$n.count" ES_MALLOC_CALLERS="$dir/worker-$k-$n.callers" \
+      LD_PRELOAD="$shim" "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
+      --worker-id alloc-w --stats-every 0 2>"$dir/worker.log" &
+    wpid=$!
+    for _ in $(seq 200); do grep -q WORKER-READY "$dir/worker.log" && break; sleep 0.05; done
+    grep -q WORKER-READY "$dir/worker.log" || {
+      echo "the worker did not start:" >&2
+      cat "$dir/worker.log" >&2
+      return 1
+    }
+  fi
+  local ok=1
+  ES_MALLOC_COUNT="$dir/edge-$k-$n.count" ES_MALLOC_CALLERS="$dir/edge-$k-$n.callers" \
+    LD_PRELOAD="$shim" "$build/bin/edge-agent" "${args[@]}" --source synthetic --frames "$n" \
+    --device-id alloc-e --quiet >/dev/null 2>"$dir/edge.log" || ok=0
+  if [ -n "$wpid" ]; then
+    kill -TERM "$wpid"
+    wait "$wpid" || true
+  fi
+  if [ "$ok" = 0 ] || ! grep -q " frames=$n results=$n .* lost=0 " "$dir/edge.log"; then
+    echo "the edge agent failed, or not every frame came back:" >&2
+    cat "$dir/edge.log" >&2
+    return 1
+  fi
+}
+
+# alloc_per_frame DIR WHO SPLIT N1 N2: for runs of alloc_count with N1 and N2 frames, one
+# "ALLOCATIONS-PER-FRAME OBJECT" line per calling object, largest first: (count at N2 - count at
+# N1) / (N2 - N1), start-up and exit cancelled out.
+alloc_per_frame() {
+  local dir=$1 who=$2 k=$3 n1=$4 n2=$5
+  awk -v n="$((n2 - n1))" -v f1="$dir/$who-$k-$n1.callers" '
+    FILENAME == f1 { sub(".*/", "", $2); a[$2] += $1; next }
+    { sub(".*/", "", $2); b[$2] += $1 }
+    END { for (o in b) printf "%.3f %s\n", (b[o] - a[o]) / n, o }
+  ' "$dir/$who-$k-$n1.callers" "$dir/$who-$k-$n2.callers" | sort -rn
+}
+
 # stop_pids PID...: stops the processes, the last one given first (start order reversed, so an
 # edge agent stops before its worker and broker), and waits for each.
 stop_pids() {

@@ -43,6 +43,15 @@ static void check_build(void)
                             .stage_us = stage_times,
                             .nstages = 7};
     json_t *r = result_build(app, &m);
+    /* The same text straight into a buffer; one too small, and a meta result_build refuses. */
+    char text[512];
+    size_t len = 0;
+    CHECK_EQ_INT(result_format(app, &m, text, sizeof text, &len), ES_OK);
+    CHECK(len == strlen(detected_json) && strcmp(text, detected_json) == 0);
+    CHECK_EQ_INT(result_format(app, &m, text, 64, &len), ES_ELIMIT);
+    struct result_meta nodev = m;
+    nodev.device = NULL;
+    CHECK_EQ_INT(result_format(app, &nodev, text, sizeof text, &len), ES_ENOMEM);
     json_decref(app); /* the result keeps its own references */
     expect_dump(r, detected_json);
 

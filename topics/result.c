@@ -109,6 +109,15 @@ enum es_err result_dump_into(const json_t *obj, char *buf, size_t cap, size_t *l
     return ES_OK;
 }
 
+enum es_err result_format(const json_t *app_fields, const struct result_meta *m, char *buf,
+                          size_t cap, size_t *len)
+{
+    json_t *obj = result_build(app_fields, m);
+    enum es_err err = obj ? result_dump_into(obj, buf, cap, len) : ES_ENOMEM;
+    json_decref(obj);
+    return err;
+}
+
 /* *v = obj[key] as an integer in lo..hi. */
 static enum es_err get_int(const json_t *obj, const char *key, json_int_t lo, json_int_t hi,
                            json_int_t *v)

@@ -57,6 +57,11 @@ char *result_dump(const json_t *obj);
  * Jansson fails. */
 enum es_err result_dump_into(const json_t *obj, char *buf, size_t cap, size_t *len);
 
+/* result_build, then result_dump_into: a frame's result as text in buf. ES_ENOMEM when the
+ * result cannot be built (see result_build), else as result_dump_into. */
+enum es_err result_format(const json_t *app_fields, const struct result_meta *m, char *buf,
+                          size_t cap, size_t *len);
+
 /* What the edge needs back from a result it receives. */
 struct result_info {
     char device[STATE_DEVICE_MAX + 1];
