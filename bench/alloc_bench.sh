@@ -36,8 +36,7 @@ echo
 echo "| split | edge | worker |"
 echo "|---|---|---|"
 for k in 0 1 3 6; do
-  alloc_count "$run" "$build" "$port" "$k" "$n1"
-  alloc_count "$run" "$build" "$port" "$k" "$n2"
+  alloc_steady_pair "$run" "$build" "$port" "$k" "$n1" "$n2"
   printf '| %s | %s | %s |\n' "$([ "$k" = 0 ] && echo device-only || echo "$k")" \
     "$(per edge "$k")" "$(per worker "$k")"
 done

@@ -81,7 +81,10 @@ bench_video() {
 # split, a cloud-worker for it, on the broker at PORT) under the heap allocation counter
 # BUILD/lib/malloc-count.so (bench/malloc_count.c). Each program's total lands in
 # DIR/{edge,worker}-SPLIT-FRAMES.count and its counts by calling object in ...callers. Fails
-# (returns 1, saying why) unless the edge ran and every frame's result came back.
+# (returns 1, saying why) unless the edge ran and every frame's result came back. Returns 3,
+# saying why, when the run was not a steady state: every frame ended well, but some only after a
+# deadline (published again, or run on the device), or the worker fell behind and left its share
+# group; such a run takes other code paths, so its counts do not compare with another run's.
 alloc_count() {
   local dir=$1 build=$2 port=$3 k=$4 n=$5 args=() wpid="" f shim
   shim="$(cd "$build" && pwd)/lib/malloc-count.so"
@@ -111,11 +114,36 @@ alloc_count() {
     kill -TERM "$wpid"
     wait "$wpid" || true
   fi
-  if [ "$ok" = 0 ] || ! grep -q " frames=$n results=$n .* lost=0 " "$dir/edge.log"; then
-    echo "the edge agent failed, or not every frame came back:" >&2
+  local summary
+  summary=$(grep -o "EDGE-SUMMARY.*" "$dir/edge.log" || true)
+  if [ "$ok" = 0 ] || ! grep -q " frames=$n .* lost=0 " <<<"$summary"; then
+    echo "the edge agent failed, or lost frames:" >&2
     cat "$dir/edge.log" >&2
     return 1
   fi
+  if ! grep -q " results=$n fallback=0 lost=0 retried=0 duplicates=0 " <<<"$summary" ||
+    { [ -n "$wpid" ] && grep -q WORKER-BEHIND "$dir/worker.log"; }; then
+    echo "not a steady run (split $k, $n frames): ${summary#EDGE-SUMMARY} $(grep -o 'WORKER-BEHIND.*' "$dir/worker.log" 2>/dev/null | head -1)" >&2
+    return 3
+  fi
+}
+
+# alloc_steady_pair DIR BUILD PORT SPLIT N1 N2: alloc_count for N1 and then N2 frames, both in a
+# steady state: a pair with a run that was not (alloc_count returned 3) is measured again, up to
+# three times in all (a loaded machine can stall a run past a deadline). Returns 1 when a run
+# failed or no steady pair was had.
+alloc_steady_pair() {
+  local dir=$1 build=$2 port=$3 k=$4 n1=$5 n2=$6 try rc
+  for try in 1 2 3; do
+    rc=0
+    alloc_count "$dir" "$build" "$port" "$k" "$n1" || rc=$?
+    [ "$rc" = 0 ] && { alloc_count "$dir" "$build" "$port" "$k" "$n2" || rc=$?; }
+    [ "$rc" = 0 ] && return 0
+    [ "$rc" = 3 ] || return 1
+    echo "split $k: measuring again (attempt $((try + 1)) of 3)" >&2
+  done
+  echo "split $k: no steady pair of runs in 3 attempts" >&2
+  return 1
 }
 
 # alloc_per_frame DIR WHO SPLIT N1 N2: for runs of alloc_count with N1 and N2 frames, one

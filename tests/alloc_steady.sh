@@ -39,8 +39,7 @@ check() {
 }
 
 for k in 0 3; do
-  alloc_count "$run" "$build" "$port" "$k" "$n1"
-  alloc_count "$run" "$build" "$port" "$k" "$n2"
+  alloc_steady_pair "$run" "$build" "$port" "$k" "$n1" "$n2"
 done
 check edge 0 "edge, device-only"
 check edge 3 "edge, split 3"
