@@ -13,6 +13,7 @@
 #include "log.h"
 #include "fairq.h"
 #include "json_frame.h"
+#include "meter.h"
 #include "result.h"
 #include "topic.h"
 #include "wire.h"
@@ -33,8 +34,13 @@
 #define BEHIND_US 200000
 #define REJOIN_US 1000000
 #define SERVE_TICK_US 10000
-/* How often the worker publishes its load (pipeline/stats/<worker-id>) for dashboards. */
+/* How often the worker publishes its load (pipeline/stats/<worker-id>) for dashboards and the
+ * fleet planner; its status tells the load again when it moved by LOAD_RESTATE of the capacity
+ * or the worker became saturated or stopped being so. */
 #define LOAD_PERIOD_US 2000000
+#define LOAD_RESTATE 0.1
+/* The running mean of a thread's cost of encoding and publishing a result: weight of a new one. */
+#define TAIL_WEIGHT 0.2
 
 struct worker {
     const struct worker_opts *o;
@@ -47,9 +53,12 @@ struct worker {
     struct log_limit malformed_log, forged_log, budget_log;
     atomic_ullong failed;       /* a stage failed */
     atomic_ullong unpublished;  /* the result could not be published (not connected) */
-    atomic_ullong busy_us;      /* time the threads spent on messages */
     atomic_ullong stage_cpu_us; /* CPU time the threads spent in the stages */
-    bool serving;               /* subscribed to the stage topics (main thread only) */
+    struct meter *meter;        /* the frames' cloud CPU and the worker's load */
+    struct meter_load load;     /* the last period's (main thread only) */
+    bool load_stated;           /* the status carries stated (main thread only) */
+    struct meter_load stated;
+    bool serving; /* subscribed to the stage topics (main thread only) */
     int64_t behind_since_us;
     int64_t rejoin_us;    /* not before: behind again resets it */
     int64_t last_tick_us; /* the serving loop's last turn */
@@ -61,6 +70,10 @@ struct thread_ctx {
     struct worker *w;
     struct state states[MAX_APPS];
     char text[RESULT_MAX_BYTES + 1]; /* the result being published */
+    int64_t cpu0_us;                 /* the thread's CPU time when the message was taken */
+    int64_t stage_cpu_us;            /* of the message, in the stages */
+    bool frame;                      /* the message gave a result */
+    double tail_us;                  /* running mean: encoding and publishing a result */
 };
 
 /* Queues a frame in its device's queue (the device in its topic); a frame over its device's
@@ -121,6 +134,7 @@ static enum es_err publish_result(struct thread_ctx *c, struct state *st, struct
 {
     struct worker *w = c->w;
     char topic[TOPIC_MAX];
+    int64_t cpu = clock_thread_cpu_us();
     struct result_meta m = {
         .device = st->device,
         .seq = st->seq,
@@ -130,6 +144,7 @@ static enum es_err publish_result(struct thread_ctx *c, struct state *st, struct
         .worker = w->o->worker_id,
         .stage_us = st->stage_us,
         .nstages = st->app->nstages,
+        .cloud_cpu_us = meter_frame_cost(w->meter, cpu - c->cpu0_us, c->stage_cpu_us, c->tail_us),
     };
     size_t len = 0;
     enum es_err err = result_format(io->result, &m, c->text, sizeof c->text, &len);
@@ -140,6 +155,8 @@ static enum es_err publish_result(struct thread_ctx *c, struct state *st, struct
     /* The picture is best effort (QoS 0); the result is what the edge waits for. */
     if (err == ES_OK && io->jpeg && topic_frames(topic, sizeof topic, st->device) == ES_OK)
         bus_publish(w->bus, topic, io->jpeg, io->jpeg_len);
+    double tail = (double)(clock_thread_cpu_us() - cpu);
+    c->tail_us = c->tail_us > 0 ? (1 - TAIL_WEIGHT) * c->tail_us + TAIL_WEIGHT * tail : tail;
     return err;
 }
 
@@ -197,13 +214,15 @@ static void process(struct thread_ctx *c, const struct msg *m)
     int64_t cpu = clock_thread_cpu_us() - cpu0;
     fairq_charge(w->q, m->device, cpu, clock_mono_us());
     atomic_fetch_add(&w->stage_cpu_us, (unsigned long long)(cpu > 0 ? cpu : 0));
+    c->stage_cpu_us = cpu > 0 ? cpu : 0;
     if (w->o->slowdown > 1) /* an emulated slower machine: the stages took slowdown times as long */
         clock_sleep_us((int64_t)((w->o->slowdown - 1) * (double)(clock_mono_us() - t0)));
     if (err == ES_OK) {
         /* Not published (the broker is away): the edge runs the frame itself after its
          * deadline (or, over AMQP, the broker hands it to a worker again), so the frame is
          * counted, not retried here. */
-        if (publish_result(c, st, &io, k, m->tag) == ES_OK)
+        c->frame = publish_result(c, st, &io, k, m->tag) == ES_OK;
+        if (c->frame)
             atomic_fetch_add(&w->processed, 1);
         else
             atomic_fetch_add(&w->unpublished, 1);
@@ -223,11 +242,15 @@ static void *thread_main(void *arg)
     struct msg *m;
     while ((m = fairq_pop(c->w->q)) != NULL) {
         int64_t t0 = clock_mono_us();
+        c->cpu0_us = clock_thread_cpu_us();
+        c->stage_cpu_us = 0;
+        c->frame = false;
         json_frame_begin(); /* the frame's JSON values live until its end */
         process(c, m);
         json_frame_end();
         fairq_release(c->w->q, m);
-        atomic_fetch_add(&c->w->busy_us, (unsigned long long)(clock_mono_us() - t0));
+        meter_frame_done(c->w->meter, clock_thread_cpu_us() - c->cpu0_us, c->stage_cpu_us,
+                         clock_mono_us() - t0, c->frame);
     }
     for (unsigned i = 0; i < MAX_APPS; i++)
         state_release(&c->states[i]);
@@ -264,41 +287,63 @@ static void log_stats(struct worker *w)
             (unsigned long long)atomic_load(&w->stage_cpu_us));
 }
 
-/* What the load report compares with the one before. */
-struct load_mark {
-    int64_t at_us;
-    unsigned long long processed, busy_us;
-};
-
-/* Publishes the worker's load since the last report (best effort, QoS 0) on
- * pipeline/stats/<worker-id>: {"role":"worker", ...}, for dashboards. */
-static void publish_load(struct worker *w, struct load_mark *last)
+/* States the load in the worker's status when it moved enough since it was last stated. A
+ * worker that left its share group because it fell behind is saturated too. */
+static void state_load(struct worker *w)
 {
-    struct load_mark now = {clock_mono_us(), atomic_load(&w->processed), atomic_load(&w->busy_us)};
-    double dt = (double)(now.at_us - last->at_us) / 1e6;
-    char topic[TOPIC_MAX];
-    if (dt <= 0 || topic_stats(topic, sizeof topic, w->o->worker_id) != ES_OK)
+    const struct meter_load *l = &w->load, *was = &w->stated;
+    bool saturated = l->saturated || (!w->serving && w->behind_since_us > 0);
+    double step = LOAD_RESTATE * l->capacity_cpu_s;
+    if (w->load_stated && saturated == was->saturated &&
+        fabs(l->capacity_cpu_s - was->capacity_cpu_s) < step &&
+        fabs(l->used_cpu_s - was->used_cpu_s) < step)
         return;
+    bus_set_load(w->bus, l->capacity_cpu_s, l->used_cpu_s, saturated);
+    w->stated = *l;
+    w->stated.saturated = saturated;
+    w->load_stated = true;
+}
+
+static double rounded(double v, double scale)
+{
+    return round(v * scale) / scale;
+}
+
+/* Ends a load period, states the load in the status when it moved, and publishes the load report
+ * (best effort, QoS 0) on pipeline/stats/<worker-id>: {"role":"worker", ...}. */
+static void publish_load(struct worker *w, unsigned long long *processed_before)
+{
+    meter_period(w->meter, clock_mono_us(), clock_process_cpu_us(), clock_thread_cpu_us(),
+                 atomic_load(&w->received), &w->load);
+    const struct meter_load *l = &w->load;
+    char topic[TOPIC_MAX];
+    if (l->window_s <= 0 || topic_stats(topic, sizeof topic, w->o->worker_id) != ES_OK)
+        return;
+    state_load(w);
+    unsigned long long processed = atomic_load(&w->processed);
     json_frame_begin(); /* like a frame's: no allocation once warm */
     json_t *stages = json_array();
     for (unsigned k = 1; k < STATE_MAX_STAGES && stages; k++)
         if (w->serving && (w->o->stages & (1u << k)))
             json_array_append_new(stages, json_integer(k));
-    double busy = (double)(now.busy_us - last->busy_us) / 1e6 / dt / w->o->threads;
-    json_t *obj = json_pack("{s:s,s:s,s:f,s:I,s:f,s:I,s:i,s:f,s:I,s:o?}", "role", "worker",
-                            "worker", w->o->worker_id, "window_s", round(dt * 1000) / 1000,
-                            "processed", (json_int_t)now.processed, "results_per_s",
-                            round((double)(now.processed - last->processed) / dt * 10) / 10,
-                            "queued", (json_int_t)fairq_depth(w->q), "threads", (int)w->o->threads,
-                            "busy", round((busy > 1 ? 1 : busy) * 1000) / 1000, "redelivered",
-                            (json_int_t)bus_redelivered(w->bus), "stages", stages);
+    json_t *obj =
+        json_pack("{s:s,s:s,s:f,s:I,s:f,s:I,s:i,s:f,s:I,s:o?,s:f,s:f,s:f,s:I,s:b}", "role",
+                  "worker", "worker", w->o->worker_id, "window_s", rounded(l->window_s, 1000),
+                  "processed", (json_int_t)processed, "results_per_s",
+                  rounded((double)(processed - *processed_before) / l->window_s, 10), "queued",
+                  (json_int_t)fairq_depth(w->q), "threads", (int)w->o->threads, "busy",
+                  rounded(l->busy, 1000), "redelivered", (json_int_t)bus_redelivered(w->bus),
+                  "stages", stages, "capacity_cpu_s", rounded(l->capacity_cpu_s, 1000),
+                  "used_cpu_s", rounded(l->used_cpu_s, 1000), "cpu_s_per_s",
+                  rounded(l->cpu_s_per_s, 1000), "cpu_us_per_frame",
+                  (json_int_t)round(l->cpu_us_per_frame), "saturated", (int)w->stated.saturated);
     char text[1024];
     size_t len = 0;
     if (obj && result_dump_into(obj, text, sizeof text, &len) == ES_OK)
         bus_publish(w->bus, topic, text, len);
     json_decref(obj);
     json_frame_end();
-    *last = now;
+    *processed_before = processed;
 }
 
 /* Why the worker is behind now, or NULL: a frame waited too long in its queue, or the worker
@@ -350,7 +395,9 @@ static enum es_err serve(struct worker *w, const volatile sig_atomic_t *stop)
 {
     int64_t next = clock_mono_us() + (int64_t)(w->o->stats_s * 1e6);
     unsigned long long last = 0;
-    struct load_mark load = {clock_mono_us(), atomic_load(&w->processed), atomic_load(&w->busy_us)};
+    unsigned long long load_processed = atomic_load(&w->processed);
+    int64_t load_at = clock_mono_us();
+    publish_load(w, &load_processed); /* starts the first period */
     sig_atomic_t reload_seen = w->o->reload ? *w->o->reload : 0;
     w->last_tick_us = clock_mono_us();
     while (!*stop) {
@@ -366,8 +413,10 @@ static enum es_err serve(struct worker *w, const volatile sig_atomic_t *stop)
         }
         if (!bus_paced(w->bus))
             keep_up(w); /* over AMQP the broker paces each worker by its acknowledgements */
-        if (clock_mono_us() - load.at_us >= LOAD_PERIOD_US)
-            publish_load(w, &load);
+        if (clock_mono_us() - load_at >= LOAD_PERIOD_US) {
+            load_at = clock_mono_us();
+            publish_load(w, &load_processed);
+        }
         if (w->o->stats_s <= 0 || clock_mono_us() < next)
             continue;
         next += (int64_t)(w->o->stats_s * 1e6);
@@ -420,7 +469,9 @@ enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic
         .cpu_window_us = CPU_WINDOW_US,
     };
     w.q = fairq_new(&qc);
-    if (!ctx || !tids || !w.q)
+    w.meter =
+        meter_new(&(struct meter_config){.threads = opts->threads, .slowdown = opts->slowdown});
+    if (!ctx || !tids || !w.q || !w.meter)
         goto cleanup;
     for (; started < opts->threads; started++) {
         ctx[started].w = &w;
@@ -454,6 +505,7 @@ cleanup:
         log_stats(&w);
     bus_close(w.bus);
     fairq_free(w.q);
+    meter_free(w.meter);
     free(ctx);
     free(tids);
     return err;

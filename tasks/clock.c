@@ -38,7 +38,10 @@ void clock_spin_us(int64_t us)
 
 int64_t clock_thread_cpu_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return read_clock(CLOCK_THREAD_CPUTIME_ID);
+}
+
+int64_t clock_process_cpu_us(void)
+{
+    return read_clock(CLOCK_PROCESS_CPUTIME_ID);
 }

@@ -11,6 +11,9 @@ int64_t clock_wall_us(void);
 /* CPU time the calling thread has used, in microseconds. */
 int64_t clock_thread_cpu_us(void);
 
+/* CPU time the whole process (every thread) has used, in microseconds. */
+int64_t clock_process_cpu_us(void);
+
 /* Sleeps for us microseconds (returns early only if us <= 0). */
 void clock_sleep_us(int64_t us);
 

@@ -27,7 +27,8 @@ static void expect_dump(json_t *obj, const char *want)
 static const char *const detected_json =
     "{\"device\":\"cam-01\",\"seq\":1042,\"split\":3,\"detected\":true,\"x\":231.5,"
     "\"y\":118.25,\"radius\":27.9,\"center\":[232,118],\"captured_us\":1795000000123456,"
-    "\"completed_us\":1795000000129876,\"worker\":\"w-1\",\"stage_us\":[310,2010,280,0,0,0,0]}";
+    "\"completed_us\":1795000000129876,\"worker\":\"w-1\",\"cloud_cpu_us\":2750,"
+    "\"stage_us\":[310,2010,280,0,0,0,0]}";
 
 static void check_build(void)
 {
@@ -41,7 +42,8 @@ static void check_build(void)
                             .completed_us = COMPLETED,
                             .worker = "w-1",
                             .stage_us = stage_times,
-                            .nstages = 7};
+                            .nstages = 7,
+                            .cloud_cpu_us = 2750};
     json_t *r = result_build(app, &m);
     /* The same text straight into a buffer; one too small, and a meta result_build refuses. */
     char text[512];
@@ -70,15 +72,15 @@ static void check_build(void)
 
     /* Application members may not override the framework's. */
     json_decref(app);
-    app = json_pack("{s:i,s:f,s:s}", "seq", 99, "v", 7.6, "worker", "evil");
+    app = json_pack("{s:i,s:f,s:s,s:i}", "seq", 99, "v", 7.6, "worker", "evil", "cloud_cpu_us", 1);
     m = (struct result_meta){.device = "d", .seq = 1, .worker = "w"};
     expect_dump(result_build(app, &m), "{\"device\":\"d\",\"seq\":1,\"split\":0,\"v\":7.6,"
                                        "\"captured_us\":0,\"completed_us\":0,\"worker\":\"w\","
-                                       "\"stage_us\":[]}");
+                                       "\"cloud_cpu_us\":0,\"stage_us\":[]}");
     json_decref(app);
     expect_dump(result_build(NULL, &m), "{\"device\":\"d\",\"seq\":1,\"split\":0,"
                                         "\"captured_us\":0,\"completed_us\":0,\"worker\":\"w\","
-                                        "\"stage_us\":[]}");
+                                        "\"cloud_cpu_us\":0,\"stage_us\":[]}");
 
     /* Invalid arguments. */
     json_t *arr = json_array();
@@ -308,12 +310,24 @@ static void check_fallback(void)
     struct result_info info;
     CHECK_EQ_INT(result_parse(text, strlen(text), &info), ES_OK);
     CHECK(info.fallback);
+    CHECK_EQ_INT(info.cloud_cpu_us, -1); /* the edge's own: no cloud CPU */
     free(text);
     json_decref(obj);
     const char *worker = "{\"device\":\"d\",\"seq\":1,\"split\":1,\"captured_us\":1,"
                          "\"completed_us\":2,\"stage_us\":[],\"worker\":\"w\"}";
     CHECK_EQ_INT(result_parse(worker, strlen(worker), &info), ES_OK);
     CHECK(!info.fallback);
+    const char *billed =
+        "{\"device\":\"d\",\"seq\":1,\"split\":1,\"captured_us\":1,"
+        "\"completed_us\":2,\"stage_us\":[],\"worker\":\"w\",\"cloud_cpu_us\":812}";
+    CHECK_EQ_INT(result_parse(billed, strlen(billed), &info), ES_OK);
+    CHECK_EQ_INT(info.cloud_cpu_us, 812);
+    const char *negative = "{\"device\":\"d\",\"seq\":1,\"split\":1,\"captured_us\":1,"
+                           "\"completed_us\":2,\"stage_us\":[],\"cloud_cpu_us\":-5}";
+    CHECK_EQ_INT(result_parse(negative, strlen(negative), &info), ES_EFORMAT);
+    const char *real = "{\"device\":\"d\",\"seq\":1,\"split\":1,\"captured_us\":1,"
+                       "\"completed_us\":2,\"stage_us\":[],\"cloud_cpu_us\":5.5}";
+    CHECK_EQ_INT(result_parse(real, strlen(real), &info), ES_EFORMAT);
     const char *bad = "{\"device\":\"d\",\"seq\":1,\"split\":1,\"captured_us\":1,"
                       "\"completed_us\":2,\"stage_us\":[],\"fallback\":1}";
     CHECK_EQ_INT(result_parse(bad, strlen(bad), &info), ES_EFORMAT);
@@ -351,6 +365,32 @@ static void check_counts(void)
                 "{\"buffer_full\":1,\"io\":0,\"error\":0},\"skipped\":5}");
 }
 
+/* What a window cost: the members after the counts. */
+static void check_costs(void)
+{
+    const double stage_us[] = {1, 2};
+    struct stats_costs c = {.app = "ball",
+                            .rate = 15,
+                            .device_cpu_ms_per_s = 412.3456,
+                            .cloud_cpu_ms_per_s = 88.0004,
+                            .cloud_cpu_us_per_result = 5866.6,
+                            .bytes_sent = 1234567,
+                            .cloud_saturated = true};
+    struct stats s = {.device = "d", .split = 1, .stage_us = stage_us, .nstages = 2, .costs = &c};
+    expect_dump(
+        stats_build(&s),
+        "{\"device\":\"d\",\"mode\":\"manual\",\"split\":1,\"goal\":null,\"fps\":0.0,"
+        "\"delivered_fps\":0.0,\"window_s\":0.0,\"latency_ms\":{\"p50\":0.0,"
+        "\"p99\":0.0},\"bytes_per_frame\":0,\"stage_us\":[1,2],\"lost\":0,"
+        "\"goal_unreachable\":false,\"reason\":null,\"app\":\"ball\",\"rate\":15.0,"
+        "\"device_cpu_ms_per_s\":412.346,\"cloud_cpu_ms_per_s\":88.0,"
+        "\"cloud_cpu_us_per_result\":5867,\"bytes_sent\":1234567,\"cloud_saturated\":true}");
+    c.rate = 0; /* no camera rate: null */
+    json_t *obj = stats_build(&s);
+    CHECK(obj && json_is_null(json_object_get(obj, "rate")));
+    json_decref(obj);
+}
+
 int main(void)
 {
     check_build();
@@ -360,5 +400,6 @@ int main(void)
     check_stats();
     check_fallback();
     check_counts();
+    check_costs();
     return check_exit();
 }

@@ -147,6 +147,42 @@ static void check_topics(void)
     CHECK(!topic_is_status(NULL));
 }
 
+/* A worker's load: dumped rounded, parsed back, all three members or none. */
+static void check_load(void)
+{
+    struct status_info s = worker(), back;
+    s.has_load = true;
+    s.capacity_cpu_s = 1.87649;
+    s.used_cpu_s = 0.4;
+    s.saturated = true;
+    char *text = status_dump(&s);
+    CHECK(text && strstr(text, "\"stages\":[1,3,6],\"capacity_cpu_s\":1.876,\"used_cpu_s\":0.4,"
+                               "\"saturated\":true}"));
+    CHECK(text && status_parse(text, strlen(text), &back) == ES_OK);
+    CHECK(back.has_load && back.saturated);
+    CHECK_EQ_DBL(back.capacity_cpu_s, 1.876);
+    CHECK_EQ_DBL(back.used_cpu_s, 0.4);
+    free(text);
+    s.online = false; /* the will states no load */
+    text = status_dump(&s);
+    CHECK(text && !strstr(text, "capacity_cpu_s"));
+    free(text);
+    s = worker();
+    CHECK((text = status_dump(&s)) != NULL);
+    CHECK(text && status_parse(text, strlen(text), &back) == ES_OK && !back.has_load);
+    free(text);
+    s.has_load = true;
+    s.capacity_cpu_s = -1;
+    CHECK(status_dump(&s) == NULL);
+    const char *partial = "{\"state\":\"online\",\"client\":\"w-1\",\"role\":\"worker\","
+                          "\"session\":\"5f0c2a9e81d4b7a3\",\"since_us\":1,\"capacity_cpu_s\":1}";
+    CHECK_EQ_INT(status_parse(partial, strlen(partial), &back), ES_EFORMAT);
+    const char *negative = "{\"state\":\"online\",\"client\":\"w-1\",\"role\":\"worker\","
+                           "\"session\":\"5f0c2a9e81d4b7a3\",\"since_us\":1,\"capacity_cpu_s\":1,"
+                           "\"used_cpu_s\":-0.5,\"saturated\":false}";
+    CHECK_EQ_INT(status_parse(negative, strlen(negative), &back), ES_EFORMAT);
+}
+
 int main(void)
 {
     check_dump();
@@ -154,5 +190,6 @@ int main(void)
     check_session();
     check_every();
     check_topics();
+    check_load();
     return check_exit();
 }

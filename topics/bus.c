@@ -1,6 +1,7 @@
 /* The worker's bus: the dispatch to an implementation, and the MQTT one over transport.h. */
 #include "bus.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "bus_impl.h"
@@ -61,6 +62,11 @@ static void mqtt_unserve(struct bus *b)
         transport_unsubscribe_all(m->tp);
 }
 
+static void mqtt_set_load(struct bus *b, double capacity_cpu_s, double used_cpu_s, bool saturated)
+{
+    transport_set_load(((struct bus_mqtt *)b)->tp, capacity_cpu_s, used_cpu_s, saturated);
+}
+
 static enum es_err mqtt_reply(struct bus *b, uint64_t tag, const char *topic, const void *payload,
                               size_t len)
 {
@@ -111,6 +117,7 @@ static void mqtt_close(struct bus *b)
 static const struct bus_ops mqtt_ops = {
     .serve = mqtt_serve,
     .unserve = mqtt_unserve,
+    .set_load = mqtt_set_load,
     .reply = mqtt_reply,
     .publish = mqtt_publish,
     .drop = mqtt_drop,
@@ -166,6 +173,12 @@ enum es_err bus_serve(struct bus *b, uint32_t mask)
 void bus_unserve(struct bus *b)
 {
     b->ops->unserve(b);
+}
+
+void bus_set_load(struct bus *b, double capacity_cpu_s, double used_cpu_s, bool saturated)
+{
+    if (isfinite(capacity_cpu_s) && capacity_cpu_s >= 0 && isfinite(used_cpu_s) && used_cpu_s >= 0)
+        b->ops->set_load(b, capacity_cpu_s, used_cpu_s, saturated);
 }
 
 bool bus_paced(const struct bus *b)

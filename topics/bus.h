@@ -61,6 +61,12 @@ enum es_err bus_serve(struct bus *b, uint32_t mask);
  * still arrive and are settled as usual. */
 void bus_unserve(struct bus *b);
 
+/* States the worker's load in its status (topics/status.h): the CPU-seconds per second it can
+ * serve and uses, and whether it is saturated. Over MQTT the retained status is published again
+ * now; over AMQP it goes with the next repetition (within a second). Values that are negative or
+ * not finite are ignored. */
+void bus_set_load(struct bus *b, double capacity_cpu_s, double used_cpu_s, bool saturated);
+
 /* True when the broker paces the frames to how fast the worker settles them (AMQP prefetch): a
  * worker that falls behind need not leave, the broker hands the rest to the others. */
 bool bus_paced(const struct bus *b);

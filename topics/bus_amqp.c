@@ -89,6 +89,9 @@ struct bus_amqp {
     uint64_t want_gen, served_gen; /* bus_serve waits until served_gen reaches its want_gen */
     enum es_err serve_err;         /* the outcome for served_gen */
     bool stopping;
+    bool has_load; /* the load stated in the status */
+    double capacity_cpu_s, used_cpu_s;
+    bool saturated;
     atomic_bool connected;
     atomic_ullong redelivered;
 
@@ -295,6 +298,12 @@ static int publish_status(struct bus_amqp *a, bool online)
                             .has_stages = true,
                             .stages = online ? a->have : 0,
                             .every_ms = STATUS_EVERY_MS};
+    pthread_mutex_lock(&a->lock);
+    s.has_load = a->has_load;
+    s.capacity_cpu_s = a->capacity_cpu_s;
+    s.used_cpu_s = a->used_cpu_s;
+    s.saturated = a->saturated;
+    pthread_mutex_unlock(&a->lock);
     snprintf(s.client, sizeof s.client, "%s", a->client_id);
     strcpy(s.role, "worker");
     strcpy(s.session, a->session);
@@ -818,9 +827,21 @@ static const char *b_uri(struct bus *b)
     return a->urls[atomic_load(&a->cur)].shown;
 }
 
+static void b_set_load(struct bus *b, double capacity_cpu_s, double used_cpu_s, bool saturated)
+{
+    struct bus_amqp *a = (struct bus_amqp *)b;
+    pthread_mutex_lock(&a->lock);
+    a->has_load = true;
+    a->capacity_cpu_s = capacity_cpu_s;
+    a->used_cpu_s = used_cpu_s;
+    a->saturated = saturated;
+    pthread_mutex_unlock(&a->lock);
+}
+
 static const struct bus_ops amqp_ops = {
     .serve = b_serve,
     .unserve = b_unserve,
+    .set_load = b_set_load,
     .reply = b_reply,
     .publish = b_publish,
     .drop = b_drop,

@@ -7,6 +7,7 @@
 struct bus_ops {
     enum es_err (*serve)(struct bus *b, uint32_t mask);
     void (*unserve)(struct bus *b);
+    void (*set_load)(struct bus *b, double capacity_cpu_s, double used_cpu_s, bool saturated);
     enum es_err (*reply)(struct bus *b, uint64_t tag, const char *topic, const void *payload,
                          size_t len);
     void (*publish)(struct bus *b, const char *topic, const void *payload, size_t len);

@@ -10,7 +10,8 @@
 
 /* Members result_build writes itself; an application field of the same name is left out. */
 static const char *const framework_members[] = {
-    "device", "seq", "split", "captured_us", "completed_us", "worker", "stage_us", "fallback",
+    "device", "seq",          "split",    "captured_us", "completed_us",
+    "worker", "cloud_cpu_us", "stage_us", "fallback",
 };
 
 static bool is_framework_member(const char *key)
@@ -70,7 +71,9 @@ json_t *result_build(const json_t *app_fields, const struct result_meta *m)
               (!app_fields || copy_members(obj, app_fields)) &&
               put(obj, "captured_us", json_integer(m->captured_us)) &&
               put(obj, "completed_us", json_integer(m->completed_us)) &&
-              (!m->worker || put(obj, "worker", json_string(m->worker))) &&
+              (!m->worker || (put(obj, "worker", json_string(m->worker)) &&
+                              put(obj, "cloud_cpu_us",
+                                  json_integer(m->cloud_cpu_us > 0 ? m->cloud_cpu_us : 0)))) &&
               put(obj, "stage_us", uint32_array(m->stage_us, m->nstages)) &&
               (!m->fallback || put(obj, "fallback", json_true()));
     if (!ok) {
@@ -165,6 +168,10 @@ static enum es_err parse_members(const json_t *obj, struct result_info *r)
     if (fallback && !json_is_boolean(fallback))
         return ES_EFORMAT;
     r->fallback = json_is_true(fallback);
+    const json_t *cloud = json_object_get(obj, "cloud_cpu_us");
+    if (cloud && (!json_is_integer(cloud) || json_integer_value(cloud) < 0))
+        return ES_EFORMAT;
+    r->cloud_cpu_us = cloud ? json_integer_value(cloud) : -1;
 
     json_int_t seq, split, captured, completed;
     enum es_err err;
@@ -254,6 +261,17 @@ static bool put_counts(json_t *obj, const struct stats_counts *c)
     return ok;
 }
 
+static bool put_costs(json_t *obj, const struct stats_costs *c)
+{
+    return put(obj, "app", c->app ? json_string(c->app) : json_null()) &&
+           put(obj, "rate", c->rate > 0 ? rounded(c->rate, FPS_SCALE) : json_null()) &&
+           put(obj, "device_cpu_ms_per_s", rounded(c->device_cpu_ms_per_s, TIME_SCALE)) &&
+           put(obj, "cloud_cpu_ms_per_s", rounded(c->cloud_cpu_ms_per_s, TIME_SCALE)) &&
+           put(obj, "cloud_cpu_us_per_result", rounded_int(c->cloud_cpu_us_per_result)) &&
+           put(obj, "bytes_sent", count(c->bytes_sent)) &&
+           put(obj, "cloud_saturated", json_boolean(c->cloud_saturated));
+}
+
 json_t *stats_build(const struct stats *s)
 {
     if (!s || !s->device || s->nstages > STATE_MAX_STAGES || (s->nstages && !s->stage_us))
@@ -277,7 +295,7 @@ json_t *stats_build(const struct stats *s)
          put(obj, "reason", s->reason ? json_string(s->reason) : json_null()) &&
          (!s->predicted_fps ||
           put(obj, "predicted_fps", rounded_array(s->predicted_fps, s->nstages, FPS_SCALE))) &&
-         (!s->counts || put_counts(obj, s->counts));
+         (!s->counts || put_counts(obj, s->counts)) && (!s->costs || put_costs(obj, s->costs));
     json_decref(latency);
     if (!ok) {
         json_decref(obj);

@@ -34,11 +34,12 @@ struct result_meta {
     bool fallback;            /* the edge ran the cloud's stages itself: "fallback": true */
     const uint32_t *stage_us; /* nstages entries; may be NULL when nstages is 0 */
     unsigned nstages;         /* at most STATE_MAX_STAGES */
+    int64_t cloud_cpu_us;     /* with worker: the CPU the worker spent on the frame, >= 0 */
 };
 
 /* Builds a new result object: "device", "seq", "split", then every member of app_fields in its
- * order, then "captured_us", "completed_us", "worker" (when m->worker is set), "stage_us" and
- * "fallback": true (only when m->fallback).
+ * order, then "captured_us", "completed_us", "worker" and "cloud_cpu_us" (when m->worker is set),
+ * "stage_us" and "fallback": true (only when m->fallback).
  * app_fields is borrowed and may be NULL; its values are shared with the new object (reference
  * counted, not deep-copied). A member of app_fields named like one of the framework's members
  * above is left out. Returns NULL when memory runs out, app_fields is not an object, m or
@@ -71,13 +72,15 @@ struct result_info {
     int64_t completed_us;
     unsigned nstages;
     uint32_t stage_us[STATE_MAX_STAGES];
-    bool fallback; /* "fallback": true: computed by the edge itself */
+    bool fallback;        /* "fallback": true: computed by the edge itself */
+    int64_t cloud_cpu_us; /* "cloud_cpu_us", the worker's CPU for the frame; -1 when absent */
 };
 
 /* Parses the result message buf[0..len) into *out. Strict: the message must be one JSON object
  * with "device" (a valid id, see topic_valid_id), "seq" (integer >= 0), "split" (integer,
  * 0..STATE_MAX_STAGES-1), "captured_us" and "completed_us" (integers >= 0), "stage_us" (array
- * of integers 0..UINT32_MAX) and, if present, "worker" (string) and "fallback" (boolean); other
+ * of integers 0..UINT32_MAX) and, if present, "worker" (string), "cloud_cpu_us" (integer >= 0)
+ * and "fallback" (boolean); other
  * members are ignored.
  * Returns ES_EINVAL for a NULL argument, ES_ELIMIT when len exceeds RESULT_MAX_BYTES or
  * stage_us has more than STATE_MAX_STAGES entries, ES_EFORMAT for anything else malformed
@@ -99,6 +102,17 @@ struct stats_counts {
     uint64_t skipped;       /* camera frames missed: the device was too slow for --rate */
 };
 
+/* What one window of one device cost, and what it could do (for the fleet planner). */
+struct stats_costs {
+    const char *app;                /* the application's name */
+    double rate;                    /* the camera's rate, frames per second; 0: none */
+    double device_cpu_ms_per_s;     /* the agent's CPU (with an emulated slowdown's) */
+    double cloud_cpu_ms_per_s;      /* the sum of its results' cloud_cpu_us, per second */
+    double cloud_cpu_us_per_result; /* that sum over the results carrying it; 0: none */
+    uint64_t bytes_sent;            /* frame payload published in the window */
+    bool cloud_saturated;           /* every worker serving its split says it is saturated */
+};
+
 /* One measurement window of one device, as published on pipeline/stats/<device>. */
 struct stats {
     const char *device;
@@ -117,13 +131,15 @@ struct stats {
     const char *reason;                /* why the split moved or stayed; NULL prints null */
     const double *predicted_fps;       /* per split 0..nstages-1, may be NULL (then omitted) */
     const struct stats_counts *counts; /* may be NULL (then omitted) */
+    const struct stats_costs *costs;   /* may be NULL (then omitted) */
 };
 
 /* Builds the stats object, members in this order: device, mode ("auto" or "manual"), split,
  * goal (null in manual mode), fps, delivered_fps, window_s, latency_ms {p50, p99},
  * bytes_per_frame, stage_us, lost, goal_unreachable, reason, predicted_fps, then with counts:
  * captured, results, fallback, retried, duplicates, buffered, dropped {buffer_full, io, error},
- * skipped. Rates are rounded
+ * skipped, then with costs: app, rate (null when 0), device_cpu_ms_per_s, cloud_cpu_ms_per_s,
+ * cloud_cpu_us_per_result, bytes_sent, cloud_saturated. Rates are rounded
  * to 0.01 frames/s, times in ms and s to 0.001, bytes_per_frame and stage_us to integers; a
  * value that is not finite prints as null. Returns NULL when memory runs out, s or s->device is
  * NULL, stage_us is NULL with nstages > 0, or nstages exceeds STATE_MAX_STAGES. */

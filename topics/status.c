@@ -1,6 +1,7 @@
 #include "status.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,22 @@ static bool valid_info(const struct status_info *s)
     return s && topic_valid_id(s->client) && valid_word(s->role, STATUS_ROLE_MAX, false) &&
            valid_word(s->session, STATUS_SESSION_MAX, true) && s->since_us >= 0 &&
            (s->stages & 1u) == 0 && (s->stages >> STATE_MAX_STAGES) == 0 && s->every_ms >= 0 &&
-           s->every_ms <= STATUS_EVERY_MAX_MS;
+           s->every_ms <= STATUS_EVERY_MAX_MS &&
+           (!s->has_load || (isfinite(s->capacity_cpu_s) && s->capacity_cpu_s >= 0 &&
+                             isfinite(s->used_cpu_s) && s->used_cpu_s >= 0));
+}
+
+static double milli(double v)
+{
+    return round(v * 1000) / 1000;
+}
+
+/* The load members of a worker's status. */
+static bool put_load(json_t *obj, const struct status_info *s)
+{
+    return json_object_set_new(obj, "capacity_cpu_s", json_real(milli(s->capacity_cpu_s))) == 0 &&
+           json_object_set_new(obj, "used_cpu_s", json_real(milli(s->used_cpu_s))) == 0 &&
+           json_object_set_new(obj, "saturated", json_boolean(s->saturated)) == 0;
 }
 
 static json_t *stage_list(uint32_t stages)
@@ -57,6 +73,10 @@ char *status_dump(const struct status_info *s)
     }
     if (obj && s->every_ms > 0 && s->online &&
         json_object_set_new(obj, "every_ms", json_integer(s->every_ms)) != 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    if (obj && s->has_load && s->online && !put_load(obj, s)) {
         json_decref(obj);
         return NULL;
     }
@@ -93,6 +113,23 @@ static enum es_err parse_stages(const json_t *a, uint32_t *out)
     return ES_OK;
 }
 
+/* The load members, all or none (none when "capacity_cpu_s" is absent). */
+static enum es_err parse_load(const json_t *obj, struct status_info *s)
+{
+    const json_t *cap = json_object_get(obj, "capacity_cpu_s");
+    if (!cap)
+        return ES_OK;
+    const json_t *used = json_object_get(obj, "used_cpu_s");
+    const json_t *sat = json_object_get(obj, "saturated");
+    if (!json_is_number(cap) || !json_is_number(used) || !json_is_boolean(sat))
+        return ES_EFORMAT;
+    s->has_load = true;
+    s->capacity_cpu_s = json_number_value(cap);
+    s->used_cpu_s = json_number_value(used);
+    s->saturated = json_is_true(sat);
+    return ES_OK;
+}
+
 static enum es_err parse_object(const json_t *obj, struct status_info *s)
 {
     char state[16];
@@ -117,6 +154,8 @@ static enum es_err parse_object(const json_t *obj, struct status_info *s)
                   json_integer_value(every) > STATUS_EVERY_MAX_MS))
         return ES_EFORMAT;
     s->every_ms = every ? (int)json_integer_value(every) : 0;
+    if (parse_load(obj, s) != ES_OK)
+        return ES_EFORMAT;
     return valid_info(s) ? ES_OK : ES_EFORMAT;
 }
 

@@ -131,6 +131,12 @@ enum es_err transport_flush(struct transport *t, int timeout_ms);
  * status again when connected. Returns ES_OK or ES_ENOMEM. */
 enum es_err transport_set_stages(struct transport *t, uint32_t stages);
 
+/* Sets the load members of this client's online status (workers: capacity and use in
+ * CPU-seconds per second, finite and >= 0, and whether it is saturated) and publishes the status
+ * again when connected. Returns ES_OK, ES_EINVAL for a value out of range, or ES_ENOMEM. */
+enum es_err transport_set_load(struct transport *t, double capacity_cpu_s, double used_cpu_s,
+                               bool saturated);
+
 /* True while connected. */
 bool transport_connected(const struct transport *t);
 

@@ -1,4 +1,5 @@
 /* The transport's traffic: subscriptions, publishing, acknowledgements and waiting for them. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,11 +204,10 @@ enum es_err transport_flush(struct transport *t, int timeout_ms)
     }
 }
 
-enum es_err transport_set_stages(struct transport *t, uint32_t stages)
+/* Publishes the online status as t->self is now, when connected. */
+static enum es_err republish(struct transport *t)
 {
     pthread_mutex_lock(&t->lock);
-    t->self.has_stages = true;
-    t->self.stages = stages;
     struct status_info s = t->self;
     bool connected = t->connected;
     pthread_mutex_unlock(&t->lock);
@@ -219,6 +219,30 @@ enum es_err transport_set_stages(struct transport *t, uint32_t stages)
         transport_publish(t, t->status_topic, msg, strlen(msg), 1, true);
     free(msg);
     return ES_OK;
+}
+
+enum es_err transport_set_stages(struct transport *t, uint32_t stages)
+{
+    pthread_mutex_lock(&t->lock);
+    t->self.has_stages = true;
+    t->self.stages = stages;
+    pthread_mutex_unlock(&t->lock);
+    return republish(t);
+}
+
+enum es_err transport_set_load(struct transport *t, double capacity_cpu_s, double used_cpu_s,
+                               bool saturated)
+{
+    if (!(isfinite(capacity_cpu_s) && capacity_cpu_s >= 0 && isfinite(used_cpu_s) &&
+          used_cpu_s >= 0))
+        return ES_EINVAL;
+    pthread_mutex_lock(&t->lock);
+    t->self.has_load = true;
+    t->self.capacity_cpu_s = capacity_cpu_s;
+    t->self.used_cpu_s = used_cpu_s;
+    t->self.saturated = saturated;
+    pthread_mutex_unlock(&t->lock);
+    return republish(t);
 }
 
 bool transport_connected(const struct transport *t)
