@@ -7,7 +7,7 @@
 #
 # Usage:
 #   scripts/secure-setup.sh DIR --port P --devices ID[,ID...] --workers ID[,ID...]
-#                           [--viewers ID[,ID...]]
+#                           [--viewers ID[,ID...]] [--planners ID[,ID...]]
 #   scripts/secure-setup.sh DIR add-device ID
 #   scripts/secure-setup.sh DIR rotate-device ID
 #   scripts/secure-setup.sh DIR remove-device ID
@@ -18,8 +18,9 @@
 #
 # Rights are granted per client, by name: Mosquitto 2.0.11's dynamic-security plugin does not
 # substitute %c or %u in its rules, so each client gets a role of its own ("device-ID",
-# "worker-ID", "viewer-ID") beside the shared one ("device", "worker", "viewer"). Everything
-# not granted is denied. Passwords never appear on a command line or in the output.
+# "worker-ID", "viewer-ID", "planner-ID") beside the shared one ("device", "worker", "viewer",
+# "planner"). Only a planner may publish plans (pipeline/plan/+) and leases (pipeline/planner/+);
+# a device reads its own plan only. Everything not granted is denied. Passwords never appear on a command line or in the output.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -192,8 +193,17 @@ kind_rules() {
     echo "publishClientSend pipeline/results/+"
     echo "publishClientSend pipeline/frames/+"
     ;;
+  planner)
+    for t in stats status planner; do
+      echo "subscribePattern pipeline/$t/+"
+      echo "unsubscribePattern pipeline/$t/+"
+      echo "publishClientReceive pipeline/$t/+"
+    done
+    echo "publishClientSend pipeline/plan/+"
+    echo "publishClientSend pipeline/planner/+"
+    ;;
   viewer)
-    for t in results stats status frames; do
+    for t in results stats status frames plan; do
       echo "subscribePattern pipeline/$t/#"
       echo "unsubscribePattern pipeline/$t/#"
       echo "publishClientReceive pipeline/$t/#"
@@ -204,19 +214,19 @@ kind_rules() {
 
 # own_rules KIND ID: the rules naming the client itself. Every client publishes its retained
 # status (and its will) on pipeline/status/ID and reads it back (the transport watches it); a
-# worker publishes its load on pipeline/stats/ID.
+# worker or a planner publishes its load or report on pipeline/stats/ID.
 own_rules() {
   local kind=$1 id=$2 t
   echo "publishClientSend pipeline/status/$id"
   echo "subscribeLiteral pipeline/status/$id"
   echo "unsubscribeLiteral pipeline/status/$id"
   echo "publishClientReceive pipeline/status/$id"
-  [ "$kind" != worker ] || echo "publishClientSend pipeline/stats/$id"
+  [ "$kind" != worker ] && [ "$kind" != planner ] || echo "publishClientSend pipeline/stats/$id"
   [ "$kind" = device ] || return 0
   for t in "stage/+" stats results frames hello; do
     echo "publishClientSend pipeline/$t/$id"
   done
-  for t in results frames; do
+  for t in results frames plan; do
     echo "subscribeLiteral pipeline/$t/$id"
     echo "unsubscribeLiteral pipeline/$t/$id"
     echo "publishClientReceive pipeline/$t/$id"
@@ -283,7 +293,7 @@ write_dynsec() {
     done
     printf '\n  ],\n  "roles": [\n'
     admin_rules | json_role admin
-    for kind in device worker viewer; do
+    for kind in device worker viewer planner; do
       printf ',\n'
       kind_rules "$kind" | json_role "$kind"
     done
@@ -461,7 +471,7 @@ HINT
 }
 
 cmd_create() {
-  local devices=() workers=() viewers=() entries=() dup id
+  local devices=() workers=() viewers=() planners=() entries=() dup id
   parse_ids "$devices_arg"
   devices=("${ids_out[@]}")
   parse_ids "$workers_arg"
@@ -470,7 +480,12 @@ cmd_create() {
     parse_ids "$viewers_arg"
     viewers=("${ids_out[@]}")
   fi
-  dup=$(printf '%s\n' "${devices[@]}" "${workers[@]}" "${viewers[@]}" | sort | uniq -d | head -1)
+  if [ -n "$planners_arg" ]; then
+    parse_ids "$planners_arg"
+    planners=("${ids_out[@]}")
+  fi
+  dup=$(printf '%s\n' "${devices[@]}" "${workers[@]}" "${viewers[@]}" "${planners[@]}" |
+    sort | uniq -d | head -1)
   [ -z "$dup" ] || bad_usage "client id '$dup' given twice"
   if [ -e "$dir" ] && [ -n "$(ls -A "$dir")" ]; then
     bad_usage "$dir exists and is not empty"
@@ -483,6 +498,7 @@ cmd_create() {
   for id in "${devices[@]}"; do entries+=("device:$id"); done
   for id in "${workers[@]}"; do entries+=("worker:$id"); done
   for id in "${viewers[@]}"; do entries+=("viewer:$id"); done
+  for id in "${planners[@]}"; do entries+=("planner:$id"); done
   for id in "${entries[@]}"; do make_client "${id#*:}"; done
   write_conf
   write_dynsec "${entries[@]}"
@@ -591,7 +607,7 @@ main() {
     return
     ;;
   esac
-  port="" devices_arg="" workers_arg="" viewers_arg=""
+  port="" devices_arg="" workers_arg="" viewers_arg="" planners_arg=""
   while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || bad_usage "$1 needs a value"
     case $1 in
@@ -599,6 +615,7 @@ main() {
     --devices) devices_arg=$2 ;;
     --workers) workers_arg=$2 ;;
     --viewers) viewers_arg=$2 ;;
+    --planners) planners_arg=$2 ;;
     *) bad_usage "unknown option '$1' (see --help)" ;;
     esac
     shift 2

@@ -124,9 +124,10 @@ static inline const char *secure_file(const struct secure *s, const char *name, 
 }
 
 /* Creates the scratch directory and runs scripts/secure-setup.sh in it for the given ids
- * (comma-separated lists; viewers may be NULL) on a free pair of ports. */
+ * (comma-separated lists) on a free pair of ports; extra (may be NULL) is more of its options,
+ * such as "--viewers viewer --planners planner-1". */
 static inline enum es_err secure_make(struct secure *s, const char *test_name, const char *devices,
-                                      const char *workers, const char *viewers)
+                                      const char *workers, const char *extra)
 {
     memset(s, 0, sizeof *s);
     const char *tmp = getenv("TMPDIR");
@@ -137,9 +138,8 @@ static inline enum es_err secure_make(struct secure *s, const char *test_name, c
     s->port = secure_free_pair();
     if (s->port < 0)
         return ES_EIO;
-    int rc = secure_sh(s, "%s/scripts/secure-setup.sh %s --port %d --devices %s --workers %s%s%s",
-                       ES_SOURCE_DIR, s->setup, s->port, devices, workers,
-                       viewers ? " --viewers " : "", viewers ? viewers : "");
+    int rc = secure_sh(s, "%s/scripts/secure-setup.sh %s --port %d --devices %s --workers %s %s",
+                       ES_SOURCE_DIR, s->setup, s->port, devices, workers, extra ? extra : "");
     return rc == 0 ? ES_OK : ES_EIO;
 }
 

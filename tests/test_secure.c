@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "app.h"
+#include "plan.h"
 #include "registry.h"
 #include "secure.h"
 #include "source.h"
@@ -280,6 +281,59 @@ static void check_replay(const struct secure *s, struct secure_tap *viewer, cons
     free(frame);
 }
 
+/* Only the planner's login may publish plans and leases, and a device reads its own plan only: a
+ * plan forged by another device's login is refused and never reaches the device. */
+static void check_plans(const struct secure *s)
+{
+    struct plan p = {.split = 4, .predicted_fps = 10, .issued_us = clock_wall_us(), .ttl_ms = 6000};
+    strcpy(p.device, "cam-01");
+    strcpy(p.reason, "goal met, least cloud CPU");
+    strcpy(p.planner, "planner-1");
+    char *good = plan_dump(&p);
+    p.split = 1; /* what a forger wants: every frame raw to the cloud */
+    strcpy(p.planner, "cam-02");
+    char *forged = plan_dump(&p);
+    const char *lease = "{\"planner\":\"cam-02\",\"session\":\"5f0c2a9e81d4b7a3\",\"held\":true,"
+                        "\"renewed_us\":1,\"ttl_ms\":600000}";
+    struct secure_tap *planner = secure_tap_start(s, "planner-1", SECURE_PASSWORD, NULL);
+    struct secure_tap *cam01 = secure_tap_start(s, "cam-01", SECURE_PASSWORD, NULL);
+    struct secure_tap *cam02 = secure_tap_start(s, "cam-02", SECURE_CERT, NULL);
+    CHECK(good && forged && planner && cam01 && cam02);
+    if (good && forged && planner && cam01 && cam02) {
+        CHECK_EQ_INT(publish_verdict(cam02->tp, "pipeline/plan/cam-01", forged, strlen(forged)),
+                     TRANSPORT_REFUSED);
+        CHECK_EQ_INT(publish_verdict(cam02->tp, "pipeline/plan/cam-02", forged, strlen(forged)),
+                     TRANSPORT_REFUSED);
+        CHECK_EQ_INT(publish_verdict(cam02->tp, "pipeline/planner/fleet", lease, strlen(lease)),
+                     TRANSPORT_REFUSED);
+        CHECK_EQ_INT(transport_subscribe(cam01->tp, "pipeline/plan/cam-02", 1), ES_EMQTT);
+        CHECK_EQ_INT(transport_subscribe(cam01->tp, "pipeline/plan/+", 1), ES_EMQTT);
+        CHECK_EQ_INT(transport_subscribe(cam01->tp, "pipeline/planner/+", 1), ES_EMQTT);
+        CHECK_EQ_INT(transport_subscribe(cam01->tp, "pipeline/plan/cam-01", 1), ES_OK);
+        CHECK_EQ_INT(publish_verdict(cam02->tp, "pipeline/plan/cam-01", forged, strlen(forged)),
+                     TRANSPORT_REFUSED);
+        CHECK_EQ_INT(publish_verdict(planner->tp, "pipeline/plan/cam-01", good, strlen(good)),
+                     TRANSPORT_DELIVERED);
+        CHECK(secure_tap_wait(cam01, "cam-01", 1, 5000));
+        clock_sleep_us(500000);
+        pthread_mutex_lock(&cam01->lock);
+        json_t *plans = json_object_get(cam01->by_device, "cam-01");
+        CHECK_EQ_INT(json_array_size(plans), 1);
+        const char *by = json_string_value(json_object_get(json_array_get(plans, 0), "planner"));
+        CHECK(by && strcmp(by, "planner-1") == 0);
+        json_int_t split = json_integer_value(json_object_get(json_array_get(plans, 0), "split"));
+        pthread_mutex_unlock(&cam01->lock);
+        CHECK_EQ_INT(split, 4);
+        printf("plans: the planner's plan reached cam-01; cam-02's forged plan and lease were "
+               "refused; cam-01 may not read other plans\n");
+    }
+    secure_tap_free(planner);
+    secure_tap_free(cam01);
+    secure_tap_free(cam02);
+    free(good);
+    free(forged);
+}
+
 /* Subscriptions a device must not get, and one it must (so the refusals are not a broken
  * connection). */
 static void check_subscriptions(struct secure_tap *cam01)
@@ -453,6 +507,7 @@ static void run(const struct secure *s, struct secure_tap *viewer, const char *w
     check_refusals(s);
     check_host_name(s);
     check_replay(s, viewer, worker_log);
+    check_plans(s);
     check_share_group(s, viewer);
     check_impostors(s, viewer);
     check_add_and_rotate(s, viewer);
@@ -462,7 +517,8 @@ int main(void)
 {
     struct secure s;
     char worker_log[400];
-    if (secure_make(&s, "secure", "cam-01,cam-02", "w-1", "viewer") != ES_OK) {
+    if (secure_make(&s, "secure", "cam-01,cam-02", "w-1",
+                    "--viewers viewer --planners planner-1") != ES_OK) {
         fprintf(stderr, "scripts/secure-setup.sh failed\n");
         return 1;
     }

@@ -226,8 +226,31 @@ static void check_routing_keys(void)
     CHECK(strcmp(device, "dev-9") == 0);
 }
 
+/* The planner's topics, and reading the id back out of a per-id topic. */
+static void check_plan_topics(void)
+{
+    char buf[TOPIC_MAX], id[TOPIC_ID_MAX + 1] = "kept";
+    expect(topic_plan(buf, sizeof buf, "cam-01"), buf, "pipeline/plan/cam-01");
+    expect(topic_planner(buf, sizeof buf, "fleet"), buf, "pipeline/planner/fleet");
+    CHECK_EQ_INT(topic_plan(buf, sizeof buf, "a+b"), ES_EINVAL);
+    CHECK_EQ_INT(topic_planner(buf, 8, "fleet"), ES_ELIMIT);
+    CHECK(strcmp(topic_stats_all(), "pipeline/stats/+") == 0);
+    CHECK(topic_parse_id("pipeline/stats/cam-01", "stats", id) && strcmp(id, "cam-01") == 0);
+    CHECK(topic_parse_id("pipeline/plan/d_2", "plan", id) && strcmp(id, "d_2") == 0);
+    strcpy(id, "kept");
+    CHECK(!topic_parse_id("pipeline/stats/cam-01", "status", id));
+    CHECK(!topic_parse_id("pipeline/statsx/cam-01", "stats", id));
+    CHECK(!topic_parse_id("pipeline/stats/", "stats", id));
+    CHECK(!topic_parse_id("pipeline/stats/a/b", "stats", id));
+    CHECK(!topic_parse_id("other/stats/a", "stats", id));
+    CHECK(!topic_parse_id(NULL, "stats", id));
+    CHECK(!topic_parse_id("pipeline/stats/a", NULL, id));
+    CHECK(strcmp(id, "kept") == 0);
+}
+
 int main(void)
 {
+    check_plan_topics();
     check_routing_keys();
     check_ids();
     check_builders();

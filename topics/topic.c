@@ -98,6 +98,35 @@ enum es_err topic_status(char *buf, size_t n, const char *client_id)
     return per_id(buf, n, "status", client_id);
 }
 
+enum es_err topic_plan(char *buf, size_t n, const char *device)
+{
+    return per_id(buf, n, "plan", device);
+}
+
+enum es_err topic_planner(char *buf, size_t n, const char *group)
+{
+    return per_id(buf, n, "planner", group);
+}
+
+const char *topic_stats_all(void)
+{
+    return "pipeline/stats/+";
+}
+
+bool topic_parse_id(const char *topic, const char *kind, char *id)
+{
+    static const char root[] = "pipeline/";
+    size_t rlen = sizeof root - 1, klen = kind ? strlen(kind) : 0;
+    if (!topic || !klen || !id || strncmp(topic, root, rlen) != 0 ||
+        strncmp(topic + rlen, kind, klen) != 0 || topic[rlen + klen] != '/')
+        return false;
+    const char *rest = topic + rlen + klen + 1;
+    if (!topic_valid_id(rest))
+        return false;
+    strcpy(id, rest); /* fits: a valid id has at most TOPIC_ID_MAX chars */
+    return true;
+}
+
 const char *topic_status_all(void)
 {
     return STATUS_PREFIX "+";

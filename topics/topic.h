@@ -7,6 +7,8 @@
  *   pipeline/status/<client-id>     retained online/offline status
  *   pipeline/frames/<device-id>     annotated JPEG, when a frame asked for one
  *   pipeline/hello/<device-id>      an edge asks the workers to repeat their status now
+ *   pipeline/plan/<device-id>       retained: the fleet planner's split for that device
+ *   pipeline/planner/<group>        retained: the lease of the group's leading planner
  *
  * Ids (device, client and group names) match [A-Za-z0-9_-]{1,64}, so no '+', '#' or '/' ever
  * reaches a topic. K is a stage index in 1..STATE_MAX_STAGES-1.
@@ -56,6 +58,19 @@ enum es_err topic_stats(char *buf, size_t n, const char *device);
 
 /* pipeline/status/CLIENT_ID */
 enum es_err topic_status(char *buf, size_t n, const char *client_id);
+
+/* pipeline/plan/DEVICE */
+enum es_err topic_plan(char *buf, size_t n, const char *device);
+
+/* pipeline/planner/GROUP */
+enum es_err topic_planner(char *buf, size_t n, const char *group);
+
+/* The filter for every stats window, pipeline/stats/+ (a constant string). */
+const char *topic_stats_all(void);
+
+/* When topic is pipeline/KIND/ID with a valid ID (kind "stats", "status", "plan"...), copies
+ * ID into id (TOPIC_ID_MAX + 1 bytes) and returns true; else false, id untouched. */
+bool topic_parse_id(const char *topic, const char *kind, char *id);
 
 /* The filter for every client's status, pipeline/status/+ (a constant string). */
 const char *topic_status_all(void);
