@@ -1,17 +1,17 @@
 # What `cmake --install` places, and the Debian packages CPack builds from it:
-#   bin/edge-agent, bin/cloud-worker           the programs (RUNPATH $ORIGIN/../lib...)
+#   bin/edge-agent, bin/cloud-worker, bin/fleet-planner   the programs (RUNPATH $ORIGIN/../lib...)
 #   lib/libedgesplit.so.0                      the task runtime (tasks/CMakeLists.txt)
 #   include/edgesplit/, lib/pkgconfig/edgesplit.pc   for plugins (component dev)
 #   share/edgesplit/broker-config/             mosquitto and RabbitMQ configurations
 #   share/edgesplit/examples/                  configuration files and the example plugin
 #   share/edgesplit/dashboard/                 the live page and mqtt.min.js
-#   lib/systemd/system/edgesplit-{edge,worker}@.service
+#   lib/systemd/system/edgesplit-{edge,worker,planner}@.service
 # Components: runtime (package edgesplit) and dev (package edgesplit-dev).
 
 # The installed programs find the runtime beside them whatever the prefix.
 file(RELATIVE_PATH es_bin_to_lib ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
-set_target_properties(edge-agent cloud-worker PROPERTIES INSTALL_RPATH "$ORIGIN/${es_bin_to_lib}")
-install(TARGETS edge-agent cloud-worker RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+set_target_properties(edge-agent cloud-worker fleet-planner PROPERTIES INSTALL_RPATH "$ORIGIN/${es_bin_to_lib}")
+install(TARGETS edge-agent cloud-worker fleet-planner RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   COMPONENT runtime)
 
 set(es_share ${CMAKE_INSTALL_DATADIR}/edgesplit)
@@ -31,7 +31,7 @@ endif()
 
 # systemd units, with the installed programs' directory filled in at install time, so that
 # `cmake --install --prefix P` and the packages (prefix /usr) each name their own programs.
-foreach(unit edgesplit-edge@ edgesplit-worker@)
+foreach(unit edgesplit-edge@ edgesplit-worker@ edgesplit-planner@)
   set(es_unit_in ${CMAKE_SOURCE_DIR}/packaging/systemd/${unit}.service.in)
   set(es_unit_out ${CMAKE_BINARY_DIR}/systemd/${unit}.service)
   install(CODE "set(BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")

@@ -36,17 +36,8 @@ static enum es_err emit_local(struct agent *a, struct stage_io *io)
         return err;
     a->result_text[len] = '\n';
     fwrite(a->result_text, 1, len + 1, stdout);
-    if (!a->first_out_us)
-        a->first_out_us = clock_mono_us();
+    accounts_add_output(a->acc, clock_mono_us());
     return ES_OK;
-}
-
-static void account_stages(struct agent *a, unsigned end)
-{
-    for (unsigned i = 0; i < end && i < STATE_MAX_STAGES; i++) {
-        a->win_stage_sum[i] += a->st->stage_us[i];
-        a->win_stage_n[i]++;
-    }
 }
 
 static void update_slowdown(struct agent *a)
@@ -101,8 +92,7 @@ static void frame_step(struct agent *a, enum es_err ferr)
     if (err == ES_OK)
         err = app_run(&io, 1, a->split, stage_slowdown_hook, &a->slow);
     if (err == ES_OK) {
-        account_stages(a, a->split);
-        a->win.captured++;
+        accounts_add_captured(a->acc, st->stage_us, a->split);
         err = a->tp ? agent__offload(a) : emit_local(a, &io);
     }
     json_decref(io.result);
@@ -111,7 +101,7 @@ static void frame_step(struct agent *a, enum es_err ferr)
     if (err != ES_OK) {
         log_msg(LOG_ERROR, "EDGE-FRAME-LOST", "frame %llu lost: %s", (unsigned long long)st->seq,
                 es_strerror(err));
-        a->win.errors++;
+        accounts_add_error(a->acc);
     }
 }
 
@@ -198,6 +188,23 @@ static enum es_err start_policy(struct agent *a)
     return a->sched ? ES_OK : ES_ENOMEM;
 }
 
+/* Sets the split and the stage topic. */
+static enum es_err set_split(struct agent *a, unsigned split)
+{
+    a->split = split;
+    if (!a->tp)
+        return ES_OK;
+    return topic_stage(a->stage_topic, sizeof a->stage_topic, split, a->o->device_id);
+}
+
+/* Ends the window at now and moves to the split the policy chose for the next one. */
+static void end_window(struct agent *a, int64_t now)
+{
+    unsigned next = agent__end_window(a, now, false);
+    if (next != a->split && set_split(a, next) != ES_OK)
+        log_msg(LOG_ERROR, "EDGE-SPLIT", "cannot move to split %u", next);
+}
+
 /* Starts the capture stage, which opens the source (on its own thread unless --threads 1)
  * while the agent connects to the broker. */
 static enum es_err agent_setup(struct agent *a)
@@ -234,7 +241,7 @@ static enum es_err agent_setup(struct agent *a)
         err = start_policy(a);
     if (err != ES_OK)
         return err;
-    return agent__set_split(a, a->o->mode == EDGE_DEVICE_ONLY ? a->app->nstages : a->o->split);
+    return set_split(a, a->o->mode == EDGE_DEVICE_ONLY ? a->app->nstages : a->o->split);
 }
 
 static void agent_teardown(struct agent *a)
@@ -248,6 +255,8 @@ static void agent_teardown(struct agent *a)
     delivery_free(a->dl);
     state_release(&a->fb);
     free(a->buf);
+    accounts_free(a->acc);
+    episodes_free(a->episodes);
 }
 
 /* The agent's loop: takes each captured frame, keeps the in-flight window bounded, and ends
@@ -271,8 +280,8 @@ static enum es_err capture_loop(struct agent *a)
         if (a->tp)
             agent__service(a);
         int64_t now = clock_mono_us();
-        if (now - a->win_start_us >= (int64_t)(o->window_s * 1e6))
-            agent__end_window(a, now, false);
+        if (accounts_window_due(a->acc, now, (int64_t)(o->window_s * 1e6)))
+            end_window(a, now);
     }
     if (a->tp && transport_taken_over(a->tp)) {
         log_msg(LOG_ERROR, "EDGE-ID-TAKEN",
@@ -287,18 +296,19 @@ enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *
 {
     struct agent a = {
         .o = opts, .sig = sig, .goal_fps = opts->goal_fps, .reload_seen = sig->reload};
-    pthread_mutex_init(&a.cloud_lock, NULL);
     a.uplink.bytes_per_s = opts->uplink_kbps * 1000.0 / 8.0;
     a.t0_us = clock_mono_us();
     a.pool = opts->threads > 1 ? opts->threads : 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     a.cores = ncpu > 1 ? (unsigned)ncpu : 1;
-    enum es_err err = agent_setup(&a);
+    a.acc = accounts_new();
+    a.episodes = episodes_new();
+    enum es_err err = a.acc && a.episodes ? agent_setup(&a) : ES_ENOMEM;
     if (err != ES_OK)
         goto cleanup;
     a.prev_split = a.split;
-    a.win_start_us = clock_mono_us();
-    a.run_start_us = a.win_start_us;
+    int64_t start_us = clock_mono_us();
+    accounts_start(a.acc, start_us);
     err = capture_loop(&a);
     int64_t sent_us = clock_mono_us();
     size_t unsent = 0;
@@ -313,11 +323,10 @@ enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *
                                     : "lost (use --spool DIR to keep them)");
     }
     int64_t done_us = clock_mono_us();
-    agent__end_window(&a, done_us, true);
-    agent__log_summary(&a, (double)(sent_us - a.run_start_us) / 1e6,
-                       (double)(done_us - a.run_start_us) / 1e6, unsent);
+    agent__end_window(&a, done_us, true); /* the last: no split follows it */
+    agent__log_summary(&a, (double)(sent_us - start_us) / 1e6, (double)(done_us - start_us) / 1e6,
+                       unsent);
 cleanup:
     agent_teardown(&a);
-    pthread_mutex_destroy(&a.cloud_lock);
     return err;
 }

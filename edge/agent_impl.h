@@ -1,17 +1,19 @@
-/* Internals of the edge agent shared by agent.c (set-up and the capture loop), offload.c (what
- * happens to a frame after the local stages: publish, retry, run here, buffer) and report.c
- * (windows, stats and the closing summary). Not for other modules. */
+/* Internals of the edge agent shared by agent.c (set-up, the capture loop and the split),
+ * offload.c (what happens to a frame after the local stages: publish, retry, run here, buffer)
+ * and report.c (windows, stats and the closing summary). Not for other modules. The window's
+ * and the run's accounts live in accounts.h, the fault episodes in episode.h. */
 #ifndef ES_AGENT_IMPL_H
 #define ES_AGENT_IMPL_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
+#include "accounts.h"
 #include "agent.h"
 #include "app.h"
 #include "capture.h"
 #include "delivery.h"
 #include "emulate.h"
+#include "episode.h"
 #include "result.h"
 #include "forward.h"
 #include "roster.h"
@@ -20,23 +22,6 @@
 #include "state.h"
 #include "topic.h"
 #include "transport.h"
-
-/* Counters of the frames' outcomes, kept per window and for the run (struct stats_counts
- * holds the same for a window; these are the agent thread's own). */
-struct tally {
-    uint64_t captured;
-    uint64_t offloaded; /* frames published to a stage topic */
-    uint64_t here;      /* frames that ran every stage here without being published */
-    uint64_t errors;    /* frames a stage failed on */
-    uint64_t skipped;
-};
-
-/* A fault as the log sees it: one line when it starts, one with counts when it ends. */
-struct episode {
-    bool active;
-    int64_t since_us;
-    uint64_t frames; /* frames it touched */
-};
 
 struct agent {
     const struct edge_opts *o;
@@ -61,33 +46,17 @@ struct agent {
     char results_topic[TOPIC_MAX];
     char stats_topic[TOPIC_MAX];
     char frames_topic[TOPIC_MAX];
-    atomic_bool link_lost; /* set on the transport's thread, taken by the agent's thread */
-    struct episode offline, no_worker, late;
-    /* the current window and the run */
-    struct tally win, run;
-    uint64_t run_results, run_fallback, run_retried, run_duplicates;
-    uint64_t seen_full, seen_io; /* the spool's drop counters at the last window's end */
-    int64_t win_start_us;
-    uint64_t win_bytes;
-    double win_publish_us;
-    double win_stage_sum[STATE_MAX_STAGES];
-    uint64_t win_stage_n[STATE_MAX_STAGES];
+    atomic_bool link_lost;      /* set on the transport's thread, taken by the agent's thread */
+    struct episodes *episodes;  /* the faults going on (agent's thread) */
+    struct accounts *acc;       /* the window's and the run's accounts */
     struct stage_slowdown slow; /* --slowdown of the stages after the first, this thread's */
     bool slowdown_off;          /* the last state of sig->slowdown_off seen */
     struct uplink uplink;
     char reason[128]; /* why the split last changed */
     unsigned prev_split;
-    /* stage times the cloud reported in this window's results (transport thread writes) */
-    pthread_mutex_t cloud_lock;
-    double cloud_sum[STATE_MAX_STAGES];
-    uint64_t cloud_n[STATE_MAX_STAGES];
-    int64_t run_start_us;
-    unsigned pool;        /* threads running the first stage (capture.h); 0: one thread */
-    unsigned cores;       /* online cores */
-    int64_t t0_us;        /* monotonic, when agent_run started */
-    int64_t first_out_us; /* monotonic, when the first frame was published or emitted; 0 */
-    uint64_t run_bytes;
-    double run_stage_sum[STATE_MAX_STAGES];
+    unsigned pool;  /* threads running the first stage (capture.h); 0: one thread */
+    unsigned cores; /* online cores */
+    int64_t t0_us;  /* monotonic, when agent_run started */
 };
 
 /* offload.c */
@@ -111,23 +80,17 @@ enum es_err agent__make_room(struct agent *a);
 /* Waits until no frame is in flight (each ends answered or run here). */
 void agent__drain(struct agent *a);
 
-/* Keeps the broker-outage episode's accounts: starts it when !up, and when up again logs the
- * one line that ends it. */
+/* Keeps the broker-outage episode: starts it when !up, and ends it when up again. */
 void agent__note_link(struct agent *a, bool up);
-
-/* Sets the split and the stage topic. */
-enum es_err agent__set_split(struct agent *a, unsigned split);
 
 /* report.c */
 
-/* Ends a measurement window: one line, stats, a policy decision (unless last). */
-void agent__end_window(struct agent *a, int64_t now, bool last);
+/* Ends a measurement window: one line, stats, a policy decision (unless last). Returns the split
+ * the next window should run at: the policy's answer, or the current split. It does not change
+ * the split; the caller applies it. */
+unsigned agent__end_window(struct agent *a, int64_t now, bool last);
 
 /* The closing EDGE-SUMMARY line. edge_s: capture to last frame; e2e_s: to the last result. */
 void agent__log_summary(struct agent *a, double edge_s, double e2e_s, size_t unsent);
-
-/* Logs the start of an episode (one line) if it is not already going on. */
-void agent__episode_start(struct episode *e, const char *id, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

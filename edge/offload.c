@@ -12,14 +12,6 @@
 #include "status.h"
 #include "wire.h"
 
-enum es_err agent__set_split(struct agent *a, unsigned split)
-{
-    a->split = split;
-    if (!a->tp)
-        return ES_OK;
-    return topic_stage(a->stage_topic, sizeof a->stage_topic, split, a->o->device_id);
-}
-
 /* Buffers the result of a frame that ran here (and its annotated picture, if any). */
 static enum es_err emit_here(struct agent *a, const struct state *st, const struct stage_io *io)
 {
@@ -60,37 +52,27 @@ static enum es_err finish_here(struct agent *a, struct state *st)
 
 void agent__note_link(struct agent *a, bool up)
 {
-    if (!up && !a->offline.active)
-        a->offline = (struct episode){true, clock_mono_us(), 0};
-    if (!up || !a->offline.active)
+    if (!up) {
+        episodes_offline_start(a->episodes, clock_mono_us());
+        return;
+    }
+    if (!episodes_active(a->episodes, EPISODE_OFFLINE))
         return;
     struct spool_stats ss;
     spool_get_stats(a->spool, &ss);
-    log_msg(LOG_INFO, "EDGE-ONLINE",
-            "broker back after %.1f s: %llu frames ran here; %zu results buffered, %llu dropped "
-            "from a full buffer so far; forwarding them",
-            (double)(clock_mono_us() - a->offline.since_us) / 1e6,
-            (unsigned long long)a->offline.frames, ss.entries, (unsigned long long)ss.dropped_full);
-    a->offline.active = false;
+    episodes_offline_end(a->episodes, clock_mono_us(), &ss);
 }
 
-/* Whether a frame of split k can go to a worker now; keeps the episodes' accounts. */
+/* Whether a frame of split k can go to a worker now; keeps the episodes. */
 static bool can_offload(struct agent *a, unsigned k)
 {
     bool up = transport_connected(a->tp) && !transport_taken_over(a->tp);
     bool served = up && roster_serving(a->roster, k, clock_mono_us()) > 0;
     agent__note_link(a, up);
     if (up && !served)
-        agent__episode_start(&a->no_worker, "EDGE-NO-WORKER",
-                             "no worker serves stage %u on %s: running every stage here", k,
-                             transport_uri(a->tp));
-    if (served && a->no_worker.active) {
-        log_msg(LOG_INFO, "EDGE-WORKER-BACK",
-                "a worker serves stage %u again after %.1f s; %llu frames ran here meanwhile", k,
-                (double)(clock_mono_us() - a->no_worker.since_us) / 1e6,
-                (unsigned long long)a->no_worker.frames);
-        a->no_worker.active = false;
-    }
+        episodes_no_worker_start(a->episodes, clock_mono_us(), k, transport_uri(a->tp));
+    if (served)
+        episodes_no_worker_end(a->episodes, clock_mono_us(), k);
     return served;
 }
 
@@ -111,15 +93,14 @@ static enum es_err publish_state(struct agent *a)
         delivery_add(a->dl, a->st->seq, a->st->captured_us, a->split, a->buf, len, clock_mono_us());
     if (err == ES_OK)
         err = transport_publish(a->tp, a->stage_topic, a->buf, len, a->o->qos, false);
-    a->win_publish_us += (double)(clock_mono_us() - t0);
+    accounts_add_publish_time(a->acc, (double)(clock_mono_us() - t0));
     if (err != ES_OK) {
         delivery_cancel(a->dl, a->st->seq);
         return err;
     }
-    a->win_bytes += len;
-    a->win.offloaded++;
-    if (!a->first_out_us)
-        a->first_out_us = clock_mono_us();
+    accounts_add_bytes_sent(a->acc, len);
+    accounts_add_offloaded(a->acc);
+    accounts_add_output(a->acc, clock_mono_us());
     return ES_OK;
 }
 
@@ -128,9 +109,9 @@ enum es_err agent__offload(struct agent *a)
     if (can_offload(a, a->split) && publish_state(a) == ES_OK)
         return ES_OK;
     /* Nobody can take it, or the publish failed: run the rest here. */
-    a->win.here++;
-    a->offline.frames += a->offline.active;
-    a->no_worker.frames += a->no_worker.active;
+    accounts_add_here(a->acc);
+    episodes_add_frame(a->episodes, EPISODE_OFFLINE);
+    episodes_add_frame(a->episodes, EPISODE_NO_WORKER);
     enum es_err err = finish_here(a, a->st);
     if (err == ES_OK)
         delivery_ran_here(a->dl, a->st->seq, a->st->captured_us, clock_wall_us());
@@ -145,23 +126,20 @@ static void run_handed_back(struct agent *a, const struct delivery_frame *f)
     if (err == ES_OK)
         err = finish_here(a, &a->fb);
     if (err != ES_OK) {
-        a->win.errors++;
+        accounts_add_error(a->acc);
         log_msg(LOG_ERROR, "EDGE-FRAME-LOST", "frame %llu lost running it here: %s",
                 (unsigned long long)f->seq, why[0] ? why : es_strerror(err));
     }
-    a->offline.frames += a->offline.active;
-    a->late.frames += a->late.active;
+    episodes_add_frame(a->episodes, EPISODE_OFFLINE);
+    episodes_add_frame(a->episodes, EPISODE_LATE);
     delivery_finish(a->dl, f->seq, clock_wall_us());
 }
 
 static void retry(struct agent *a, const struct delivery_frame *f)
 {
     char topic[TOPIC_MAX];
-    agent__episode_start(&a->late, "EDGE-LATE",
-                         "frame %llu got no result within %.0f ms: publishing it again, then "
-                         "running it here if it still gets none",
-                         (unsigned long long)f->seq, (double)delivery_deadline_us(a->dl) / 1e3);
-    a->late.frames++;
+    episodes_late_start(a->episodes, clock_mono_us(), f->seq, delivery_deadline_us(a->dl));
+    episodes_add_frame(a->episodes, EPISODE_LATE);
     if (topic_stage(topic, sizeof topic, f->split, a->o->device_id) == ES_OK &&
         transport_publish(a->tp, topic, f->payload, f->len, a->o->qos, false) == ES_OK)
         delivery_resent(a->dl, f->seq, clock_mono_us());
@@ -217,12 +195,8 @@ static void on_result(struct agent *a, const uint8_t *payload, size_t len)
     if (delivery_complete(a->dl, info.seq, info.captured_us, clock_mono_us(), clock_wall_us()) !=
         DELIVERY_ACCEPTED)
         return;
-    pthread_mutex_lock(&a->cloud_lock);
-    for (unsigned i = info.split; i < info.nstages && i < STATE_MAX_STAGES; i++) {
-        a->cloud_sum[i] += info.stage_us[i];
-        a->cloud_n[i]++;
-    }
-    pthread_mutex_unlock(&a->cloud_lock);
+    accounts_add_cloud_stages(a->acc, info.split, info.nstages, info.stage_us);
+    accounts_add_cloud_cpu(a->acc, info.cloud_cpu_us);
 }
 
 static void on_status(struct agent *a, const uint8_t *payload, size_t len)

@@ -1,28 +1,13 @@
-/* The edge's accounts: one line and one stats message per measurement window, the split policy's
- * decision, the fault episodes' closing lines and the closing summary. */
-#include <stdarg.h>
+/* The edge's reports: one line and one stats message per measurement window (from the accounts
+ * the window closes with), the split policy's decision, the end of the late-results episode and
+ * the closing summary. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "agent_impl.h"
 #include "clock.h"
 #include "json_frame.h"
 #include "log.h"
 #include "result.h"
-
-void agent__episode_start(struct episode *e, const char *id, const char *fmt, ...)
-{
-    if (e->active)
-        return;
-    *e = (struct episode){true, clock_mono_us(), 0};
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    log_msg(LOG_WARN, id, "%s", line);
-}
 
 static void publish_stats(struct agent *a, const struct stats *s)
 {
@@ -36,19 +21,6 @@ static void publish_stats(struct agent *a, const struct stats *s)
     if (err == ES_OK &&
         transport_publish(a->tp, a->stats_topic, a->result_text, len, 0, false) != ES_OK)
         log_msg(LOG_DEBUG, "EDGE-STATS", "window stats not published: not connected");
-}
-
-/* Mean device time of each local stage, and of the cloud's stages from this window's results. */
-static void window_stage_means(struct agent *a, double *local, double *cloud)
-{
-    pthread_mutex_lock(&a->cloud_lock);
-    for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {
-        local[i] = a->win_stage_n[i] ? a->win_stage_sum[i] / (double)a->win_stage_n[i] : 0;
-        cloud[i] = a->cloud_n[i] ? a->cloud_sum[i] / (double)a->cloud_n[i] : 0;
-    }
-    memset(a->cloud_sum, 0, sizeof a->cloud_sum);
-    memset(a->cloud_n, 0, sizeof a->cloud_n);
-    pthread_mutex_unlock(&a->cloud_lock);
 }
 
 /* The one human line per window: "fps 17.8/17 split 4 (was 6: goal missed 12.1<17) ...". */
@@ -78,9 +50,9 @@ static void print_window(const struct agent *a, const struct stats *s)
             (unsigned long long)c->skipped, s->goal_unreachable ? " goal unreachable" : "");
 }
 
-/* Automatic mode: hands the window to the policy and applies its answer. */
-static void decide(struct agent *a, const struct stats *s, int64_t now, const double *cloud_us,
-                   double publish_us)
+/* Automatic mode: hands the window to the policy and returns its answer, the next split. */
+static unsigned decide(struct agent *a, const struct stats *s, int64_t now, const double *cloud_us,
+                       double publish_us)
 {
     struct sched_window w = {
         .now_us = now,
@@ -104,141 +76,89 @@ static void decide(struct agent *a, const struct stats *s, int64_t now, const do
     w.other_us = per_frame > busy ? per_frame - busy : 0;
     char reason[128] = "";
     unsigned next = sched_update(a->sched, &w, reason, sizeof reason);
-    if (next != a->split && agent__set_split(a, next) != ES_OK)
-        log_msg(LOG_ERROR, "EDGE-SPLIT", "cannot move to split %u", next);
     if (reason[0])
         snprintf(a->reason, sizeof a->reason, "%s", reason);
+    return next;
 }
 
-/* The window's counts, from the agent thread's tally, the delivery window and the spool. */
-static void window_counts(struct agent *a, const struct delivery_window *dw, struct stats_counts *c)
+/* Closes the window's accounts at now, with what the delivery window, the spool and the
+ * capture stage counted in it. */
+static void close_accounts(struct agent *a, int64_t now, struct accounts_window *w)
 {
-    struct spool_stats ss = {0};
-    if (a->spool)
-        spool_get_stats(a->spool, &ss);
-    *c = (struct stats_counts){
-        .captured = a->win.captured,
-        .results = dw->results,
-        .fallback = dw->fallback,
-        .retried = dw->retried,
-        .duplicates = dw->duplicates,
-        .buffered = ss.entries,
-        .dropped_full = ss.dropped_full - a->seen_full,
-        .dropped_io = ss.dropped_io - a->seen_io,
-        .dropped_error = a->win.errors,
-        .skipped = a->win.skipped,
-    };
-    a->seen_full = ss.dropped_full;
-    a->seen_io = ss.dropped_io;
-    a->run_results += dw->results;
-    a->run_fallback += c->fallback;
-    a->run_retried += dw->retried;
-    a->run_duplicates += dw->duplicates;
-}
-
-/* Frames from deadlines this window: the late-results episode ends in a window without any. */
-static void close_late_episode(struct agent *a, const struct delivery_window *dw)
-{
-    if (!a->late.active || dw->retried || dw->fallback)
-        return;
-    log_msg(LOG_INFO, "EDGE-LATE-END",
-            "results on time again after %.1f s: %llu frames were published again or ran here",
-            (double)(clock_mono_us() - a->late.since_us) / 1e6, (unsigned long long)a->late.frames);
-    a->late.active = false;
-}
-
-static void add_to_run(struct agent *a)
-{
-    a->run.captured += a->win.captured;
-    a->run.offloaded += a->win.offloaded;
-    a->run.here += a->win.here;
-    a->run.errors += a->win.errors;
-    a->run.skipped += a->win.skipped;
-    a->run_bytes += a->win_bytes;
-    for (unsigned i = 0; i < STATE_MAX_STAGES; i++)
-        a->run_stage_sum[i] += a->win_stage_sum[i];
-    memset(&a->win, 0, sizeof a->win);
-    a->win_bytes = 0;
-    a->win_publish_us = 0;
-    memset(a->win_stage_sum, 0, sizeof a->win_stage_sum);
-    memset(a->win_stage_n, 0, sizeof a->win_stage_n);
-}
-
-void agent__end_window(struct agent *a, int64_t now, bool last)
-{
-    double elapsed = (double)(now - a->win_start_us) / 1e6;
     struct delivery_window dw = {0};
     if (a->dl)
         delivery_take_window(a->dl, &dw);
-    if (a->capture)
-        a->win.skipped += capture_take_skipped(a->capture);
-    struct stats_counts c;
-    window_counts(a, &dw, &c);
-    double stage_us[STATE_MAX_STAGES] = {0}, cloud_us[STATE_MAX_STAGES] = {0};
+    struct spool_stats ss = {0};
+    if (a->spool)
+        spool_get_stats(a->spool, &ss);
+    uint64_t skipped = a->capture ? capture_take_skipped(a->capture) : 0;
+    accounts_close_window(a->acc, now, &dw, &ss, skipped, w);
+}
+
+unsigned agent__end_window(struct agent *a, int64_t now, bool last)
+{
+    struct accounts_window w;
+    close_accounts(a, now, &w);
     double predicted[STATE_MAX_STAGES] = {0};
-    window_stage_means(a, stage_us, cloud_us);
     if (a->sched)
         sched_predictions(a->sched, predicted, a->app->nstages);
-    uint64_t sent = a->win.offloaded ? a->win.offloaded : 1;
-    uint64_t lost = a->seen_full + a->seen_io + a->run.errors + a->win.errors;
     struct stats s = {
         .device = a->o->device_id,
         .auto_mode = a->o->mode == EDGE_AUTO,
         .goal = a->goal_fps,
         .split = a->split,
-        .fps = elapsed > 0 ? (double)a->win.captured / elapsed : 0,
-        .delivered_fps = elapsed > 0 ? (double)(c.results + c.fallback) / elapsed : 0,
-        .window_s = elapsed,
-        .latency_p50_ms = dw.latency_p50_ms,
-        .latency_p99_ms = dw.latency_p99_ms,
-        .bytes_per_frame = (double)a->win_bytes / (double)sent,
-        .stage_us = stage_us,
+        .fps = w.fps,
+        .delivered_fps = w.delivered_fps,
+        .window_s = w.window_s,
+        .latency_p50_ms = w.latency_p50_ms,
+        .latency_p99_ms = w.latency_p99_ms,
+        .bytes_per_frame = w.bytes_per_frame,
+        .stage_us = w.stage_us,
         .nstages = a->app->nstages,
-        .lost = lost,
+        .lost = w.lost,
         .goal_unreachable = a->sched && sched_goal_unreachable(a->sched),
         .reason = a->reason[0] ? a->reason : NULL,
         .predicted_fps = a->sched ? predicted : NULL,
-        .counts = a->tp ? &c : NULL,
+        .counts = a->tp ? &w.counts : NULL,
     };
     print_window(a, &s);
     a->prev_split = a->split;
     if (a->tp)
         publish_stats(a, &s);
+    unsigned next = a->split;
     /* The policy holds while frames run here: their rate says nothing about the split. */
-    if (a->sched && a->win.captured && !last && c.fallback == 0)
-        decide(a, &s, now, cloud_us, a->win_publish_us / (double)sent);
-    close_late_episode(a, &dw);
-    add_to_run(a);
-    a->win_start_us = now;
+    if (a->sched && w.counts.captured && !last && w.counts.fallback == 0)
+        next = decide(a, &s, now, w.cloud_stage_us, w.publish_us);
+    /* Frames from deadlines this window: the late-results episode ends in a window without any. */
+    if (!w.counts.retried && !w.counts.fallback)
+        episodes_late_end(a->episodes, clock_mono_us());
+    return next;
 }
 
 void agent__log_summary(struct agent *a, double edge_s, double e2e_s, size_t unsent)
 {
+    struct accounts_run r;
+    accounts_get_run(a->acc, &r);
     char stages[STATE_MAX_STAGES * 12] = "";
     size_t used = 0;
-    uint64_t frames = a->run.captured;
-    for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {
-        double mean = frames ? a->run_stage_sum[i] / (double)frames : 0;
+    for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++)
         used += (size_t)snprintf(stages + used, sizeof stages - used, "%s%.0f", i ? "," : "",
-                                 i < a->split ? mean : 0);
-    }
+                                 i < a->split ? r.stage_us[i] : 0);
     struct spool_stats ss = {0};
     if (a->spool)
         spool_get_stats(a->spool, &ss);
     bool keeps = a->o->spool_dir != NULL; /* a spool directory keeps what was not sent */
-    uint64_t lost = ss.dropped_full + ss.dropped_io + a->run.errors + (keeps ? 0 : unsent) +
+    uint64_t lost = ss.dropped_full + ss.dropped_io + r.errors + (keeps ? 0 : unsent) +
                     forwarder_refused(a->fw);
-    uint64_t results = a->tp ? a->run_results : frames;
+    uint64_t results = a->tp ? r.results : r.captured;
     log_msg(LOG_INFO, "EDGE-SUMMARY",
             "split=%u frames=%llu results=%llu fallback=%llu lost=%llu retried=%llu "
             "duplicates=%llu skipped=%llu spooled=%zu edge_fps=%.1f results_per_s=%.1f "
             "bytes_per_frame=%.0f startup_ms=%.1f stage_us=%s",
-            a->tp ? a->split : 0, (unsigned long long)frames, (unsigned long long)results,
-            (unsigned long long)a->run_fallback, (unsigned long long)lost,
-            (unsigned long long)a->run_retried, (unsigned long long)a->run_duplicates,
-            (unsigned long long)a->run.skipped, keeps ? unsent : (size_t)0,
-            edge_s > 0 ? (double)frames / edge_s : 0,
-            e2e_s > 0 ? (double)(results + a->run_fallback) / e2e_s : 0,
-            a->run.offloaded ? (double)a->run_bytes / (double)a->run.offloaded : 0,
-            a->first_out_us ? (double)(a->first_out_us - a->t0_us) / 1e3 : 0, stages);
+            a->tp ? a->split : 0, (unsigned long long)r.captured, (unsigned long long)results,
+            (unsigned long long)r.fallback, (unsigned long long)lost, (unsigned long long)r.retried,
+            (unsigned long long)r.duplicates, (unsigned long long)r.skipped,
+            keeps ? unsent : (size_t)0, edge_s > 0 ? (double)r.captured / edge_s : 0,
+            e2e_s > 0 ? (double)(results + r.fallback) / e2e_s : 0, r.bytes_per_frame,
+            r.first_out_us ? (double)(r.first_out_us - a->t0_us) / 1e3 : 0, stages);
 }

@@ -37,6 +37,9 @@ fail() {
 /usr/bin/edge-agent --help >"$tmp/help" || fail "edge-agent --help failed"
 grep -q -- '--app' "$tmp/help" || fail "edge-agent --help does not list --app"
 /usr/bin/cloud-worker --help >/dev/null || fail "cloud-worker --help failed"
+/usr/bin/fleet-planner --help >/dev/null || fail "fleet-planner --help failed"
+grep -q '^ExecStart=/usr/bin/fleet-planner ' /usr/lib/systemd/system/edgesplit-planner@.service ||
+  fail "the planner unit does not run /usr/bin/fleet-planner"
 grep -q '^ExecStart=/usr/bin/edge-agent ' /usr/lib/systemd/system/edgesplit-edge@.service ||
   fail "the edge unit does not run /usr/bin/edge-agent"
 for f in index.html mqtt.min.js; do

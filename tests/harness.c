@@ -529,8 +529,8 @@ enum es_err harness_publish(const struct broker *b, const char *topic, const voi
 
 json_t *results_strip_placement(json_t *result)
 {
-    static const char *const varying[] = {"device", "split",    "captured_us", "completed_us",
-                                          "worker", "stage_us", "fallback"};
+    static const char *const varying[] = {"device", "split",        "captured_us", "completed_us",
+                                          "worker", "cloud_cpu_us", "stage_us",    "fallback"};
     json_t *copy = json_deep_copy(result);
     for (size_t i = 0; i < sizeof varying / sizeof varying[0]; i++)
         json_object_del(copy, varying[i]);
