@@ -32,6 +32,9 @@ struct accounts {
     uint64_t run_results, run_fallback, run_retried, run_duplicates;
     uint64_t seen_full, seen_io; /* the spool's drop counters at the last window's end */
     int64_t first_out_us;
+    int64_t cpu_mark, win_cpu_us, run_cpu_us; /* the device's CPU */
+    bool cpu_marked;
+    uint64_t run_cloud_cpu_us, run_cloud_results;
     pthread_mutex_t cloud_lock; /* guards cloud */
     struct cloud_sums cloud;
 };
@@ -104,6 +107,14 @@ void accounts_add_output(struct accounts *acc, int64_t now_us)
         acc->first_out_us = now_us;
 }
 
+void accounts_set_device_cpu(struct accounts *acc, int64_t total_us)
+{
+    if (acc->cpu_marked && total_us > acc->cpu_mark)
+        acc->win_cpu_us += total_us - acc->cpu_mark;
+    acc->cpu_mark = total_us;
+    acc->cpu_marked = true;
+}
+
 void accounts_add_cloud_stages(struct accounts *acc, unsigned split, unsigned nstages,
                                const uint32_t *stage_us)
 {
@@ -140,6 +151,8 @@ static void take_stage_means(struct accounts *acc, struct accounts_window *out)
     }
     out->cloud_cpu_us = c.cpu_us;
     out->results = c.cpu_results;
+    acc->run_cloud_cpu_us += c.cpu_us;
+    acc->run_cloud_results += c.cpu_results;
 }
 
 /* The window's counts, from its tally, the delivery window and the spool's counters. */
@@ -175,6 +188,8 @@ static void add_to_run(struct accounts *acc)
     acc->run.errors += acc->win.errors;
     acc->run.skipped += acc->win.skipped;
     acc->run_bytes += acc->win_bytes;
+    acc->run_cpu_us += acc->win_cpu_us;
+    acc->win_cpu_us = 0;
     for (unsigned i = 0; i < STATE_MAX_STAGES; i++)
         acc->run_stage_sum[i] += acc->win_stage_sum[i];
     memset(&acc->win, 0, sizeof acc->win);
@@ -200,6 +215,7 @@ void accounts_close_window(struct accounts *acc, int64_t now_us, const struct de
         .publish_us = acc->win_publish_us / (double)sent,
         .offloaded = acc->win.offloaded,
         .bytes_sent = acc->win_bytes,
+        .device_cpu_us = acc->win_cpu_us,
     };
     take_counts(acc, dw, ss, &out->counts);
     out->delivered_fps =
@@ -224,6 +240,9 @@ void accounts_get_run(const struct accounts *acc, struct accounts_run *out)
         .retried = acc->run_retried,
         .duplicates = acc->run_duplicates,
         .bytes_sent = acc->run_bytes,
+        .cloud_cpu_us = acc->run_cloud_cpu_us,
+        .cloud_results = acc->run_cloud_results,
+        .device_cpu_us = acc->run_cpu_us,
         .bytes_per_frame = r->offloaded ? (double)acc->run_bytes / (double)r->offloaded : 0,
         .first_out_us = acc->first_out_us,
     };

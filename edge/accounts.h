@@ -37,6 +37,7 @@ struct accounts_window {
     uint64_t bytes_sent;   /* frame payload published (accounts_add_bytes_sent) */
     uint64_t cloud_cpu_us; /* the cloud's CPU for this window's results (accounts_add_cloud_cpu) */
     uint64_t results;      /* results that reported their cloud CPU: cloud_cpu_us's divisor */
+    int64_t device_cpu_us; /* the device's CPU in the window (accounts_set_device_cpu) */
 };
 
 /* The run's totals over the closed windows, as plain values. */
@@ -48,6 +49,9 @@ struct accounts_run {
     uint64_t skipped;   /* camera frames missed */
     uint64_t results, fallback, retried, duplicates; /* as struct stats_counts */
     uint64_t bytes_sent;
+    uint64_t cloud_cpu_us;             /* the cloud's CPU for the run's results */
+    uint64_t cloud_results;            /* results that reported it */
+    int64_t device_cpu_us;             /* the device's CPU over the closed windows */
     double bytes_per_frame;            /* bytes_sent over offloaded; 0 when none was */
     double stage_us[STATE_MAX_STAGES]; /* time of each stage run here over every frame captured */
     int64_t first_out_us;              /* when the first frame left the device; 0: none did */
@@ -92,6 +96,11 @@ void accounts_add_cloud_stages(struct accounts *acc, unsigned split, unsigned ns
 /* A result reported that the cloud spent us of CPU on its frame; us < 0 (not reported) is
  * ignored. */
 void accounts_add_cloud_cpu(struct accounts *acc, int64_t us);
+
+/* The device's CPU time so far, total_us (the process's, plus the time slept to emulate a
+ * slowdown in sleep mode): the window's device CPU is what it grew by since the call before.
+ * Call it at the start of the run and before each accounts_close_window. */
+void accounts_set_device_cpu(struct accounts *acc, int64_t total_us);
 
 /* Closes the current window at now_us: writes its accounts to *out, adds them to the run's and
  * starts the next window at now_us. The window's results, fallbacks, retries, duplicates and

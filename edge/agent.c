@@ -49,6 +49,7 @@ static void update_slowdown(struct agent *a)
                 off ? "suspended" : "resumed");
     }
     a->slow.factor = stage_slowdown_now(&a->o->slowdown, &a->sig->slowdown_off, a->t0_us);
+    a->slow.sleep = a->o->slowdown.sleep;
 }
 
 /* After SIGHUP: reads the configuration again and applies what can change while running, the
@@ -309,6 +310,7 @@ enum es_err agent_run(const struct edge_opts *opts, const struct agent_signals *
     a.prev_split = a.split;
     int64_t start_us = clock_mono_us();
     accounts_start(a.acc, start_us);
+    accounts_set_device_cpu(a.acc, agent__device_cpu_us(&a));
     err = capture_loop(&a);
     int64_t sent_us = clock_mono_us();
     size_t unsent = 0;

@@ -85,6 +85,10 @@ void agent__note_link(struct agent *a, bool up);
 
 /* report.c */
 
+/* The device's CPU time so far: the process's, plus the time slept to emulate a slowdown in
+ * sleep mode (--slowdown-mode sleep). */
+int64_t agent__device_cpu_us(struct agent *a);
+
 /* Ends a measurement window: one line, stats, a policy decision (unless last). Returns the split
  * the next window should run at: the policy's answer, or the current split. It does not change
  * the split; the caller applies it. */

@@ -29,12 +29,14 @@ struct capture {
     _Atomic uint64_t skipped;
     uint64_t seq; /* the next frame's number */
     struct stage_slowdown inline_slow;
+    struct stage_slowdown pool_slow[CAPTURE_POOL_MAX];
     unsigned nslots;
     struct slot *slots;
     /* threaded: everything below is under lock */
     pthread_t reader;
     pthread_t pool[CAPTURE_POOL_MAX];
-    unsigned started; /* pool threads started */
+    unsigned started;   /* pool threads started */
+    unsigned next_pool; /* the pool_slow of the next pool thread to run */
     bool reader_started;
     pthread_mutex_t lock;
     pthread_cond_t changed; /* a slot changed state, the source opened, or quit */
@@ -53,7 +55,12 @@ void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us)
     if (s->factor <= 1)
         return;
     int64_t extra = (int64_t)((s->factor - 1) * (double)took_us);
-    clock_spin_us(extra);
+    if (s->sleep) {
+        clock_sleep_us(extra);
+        atomic_fetch_add(&s->slept_us, extra > 0 ? extra : 0);
+    } else {
+        clock_spin_us(extra);
+    }
     if (stage < STATE_MAX_STAGES && s->st)
         s->st->stage_us[stage] = (uint32_t)(took_us + extra);
 }
@@ -86,6 +93,7 @@ static enum es_err first_stage(struct capture *c, struct state *st, struct sourc
                                struct stage_slowdown *slow)
 {
     slow->factor = stage_slowdown_now(c->cfg.slowdown, c->cfg.slowdown_off, c->cfg.start_us);
+    slow->sleep = c->cfg.slowdown && c->cfg.slowdown->sleep;
     slow->st = st;
     struct stage_io io = {.st = st, .source = src};
     enum es_err err = app_run(&io, 0, 1, stage_slowdown_hook, slow);
@@ -179,8 +187,8 @@ static struct slot *oldest_read(struct capture *c)
 static void *pool_thread(void *arg)
 {
     struct capture *c = arg;
-    struct stage_slowdown slow = {0};
     pthread_mutex_lock(&c->lock);
+    struct stage_slowdown *slow = &c->pool_slow[c->next_pool++];
     for (;;) {
         struct slot *s = NULL;
         while (!c->quit && (s = oldest_read(c)) == NULL && !c->ended)
@@ -189,7 +197,7 @@ static void *pool_thread(void *arg)
             break;
         s->state = SLOT_RUNNING;
         pthread_mutex_unlock(&c->lock);
-        enum es_err err = first_stage(c, &s->st, s->view, &slow);
+        enum es_err err = first_stage(c, &s->st, s->view, slow);
         pthread_mutex_lock(&c->lock);
         s->err = err;
         s->state = SLOT_DONE;
@@ -302,6 +310,14 @@ void capture_release(struct capture *c, struct state *st)
     s->state = SLOT_FREE;
     pthread_cond_broadcast(&c->changed);
     pthread_mutex_unlock(&c->lock);
+}
+
+int64_t capture_slept_us(struct capture *c)
+{
+    int64_t sum = atomic_load(&c->inline_slow.slept_us);
+    for (unsigned i = 0; i < CAPTURE_POOL_MAX; i++)
+        sum += atomic_load(&c->pool_slow[i].slept_us);
+    return sum;
 }
 
 uint64_t capture_take_skipped(struct capture *c)

@@ -44,11 +44,14 @@ struct capture_config {
  * after each stage it spins for (factor - 1) times what the stage took and records the total
  * in st->stage_us. Each thread that runs stages has its own. */
 struct stage_slowdown {
-    double factor;    /* in force for the current frame; <= 1: no slowdown */
-    struct state *st; /* the frame whose stages are timed */
+    double factor;            /* in force for the current frame; <= 1: no slowdown */
+    struct state *st;         /* the frame whose stages are timed */
+    bool sleep;               /* sleep the extra time instead of spinning */
+    _Atomic int64_t slept_us; /* the extra time slept so far (any thread may read it) */
 };
 
-/* The hook (arg: a struct stage_slowdown). */
+/* The hook (arg: a struct stage_slowdown): stretches the stage's time took_us to factor times
+ * as long, spinning (the device's CPU spends it) or sleeping (counted in slept_us). */
 void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us);
 
 /* The factor of slowdown s in force now for a run that started at start_us (monotonic): 1 when
@@ -74,6 +77,10 @@ struct state *capture_next(struct capture *c, enum es_err *err);
 
 /* Gives back the frame capture_next returned. */
 void capture_release(struct capture *c, struct state *st);
+
+/* The time the first stages slept so far to emulate a slowdown in sleep mode (struct
+ * stage_slowdown), over every thread. */
+int64_t capture_slept_us(struct capture *c);
 
 /* Camera frames skipped since the last call (--rate: produced while the device was busy). */
 uint64_t capture_take_skipped(struct capture *c);

@@ -21,6 +21,9 @@ struct slowdown {
         double end_s;
     } phase[SLOWDOWN_MAX_PHASES];
     double constant; /* used when nphases == 0 */
+    bool sleep;      /* emulate by sleeping instead of spinning (--slowdown-mode sleep): the
+                      * device's CPU then counts the time slept, and many emulated devices
+                      * share few cores */
 };
 
 /* Parses "F" (F >= 1) or "F:S-E[,F:S-E...]" (F >= 1, 0 <= S < E). ES_EINVAL otherwise. */

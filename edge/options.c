@@ -18,6 +18,7 @@ enum {
     OPT_FRAMES,
     OPT_RATE,
     OPT_SLOWDOWN,
+    OPT_SLOWDOWN_MODE,
     OPT_UPLINK,
     OPT_WINDOW,
     OPT_APP,
@@ -58,6 +59,9 @@ void edge_usage(FILE *out)
           "  --slowdown F      emulate a device F times slower (F >= 1); or a schedule\n"
           "                    F:START-END[,...] in seconds since start (1 outside), e.g.\n"
           "                    --slowdown 1:0-30,20:30-60; SIGUSR1 suspends or resumes it\n"
+          "  --slowdown-mode M spin (default: the device's CPU does the extra work) or sleep\n"
+          "                    (it waits instead, counted as device CPU: many emulated\n"
+          "                    devices on few cores)\n"
           "  --uplink-kbps N   emulate an uplink of N kbit/s for stage payloads\n"
           "  --image-codec C   how pictures travel at splits 1 and 2: raw (default), png\n"
           "                    (lossless) or jpeg[:Q] (lossy, quality 1..100, default 90)\n"
@@ -138,10 +142,18 @@ static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t
             return cli_fail(why, whylen, "--rate must be a number of frames per second > 0");
         o->rate = d;
         return ES_OK;
-    case OPT_SLOWDOWN:
+    case OPT_SLOWDOWN: {
+        bool sleep = o->slowdown.sleep;
         if (slowdown_parse(arg, &o->slowdown) != ES_OK)
             return cli_fail(why, whylen,
                             "--slowdown must be a number >= 1 or a schedule like 1:0-30,20:30-60");
+        o->slowdown.sleep = sleep;
+        return ES_OK;
+    }
+    case OPT_SLOWDOWN_MODE:
+        if (strcmp(arg, "spin") != 0 && strcmp(arg, "sleep") != 0)
+            return cli_fail(why, whylen, "--slowdown-mode must be spin or sleep");
+        o->slowdown.sleep = strcmp(arg, "sleep") == 0;
         return ES_OK;
     case OPT_UPLINK:
         if (cli_parse_double(arg, 1, 1e9, &d) != ES_OK)
@@ -263,6 +275,7 @@ static const struct option edge_options[] = {
     {"frames", required_argument, NULL, OPT_FRAMES},
     {"rate", required_argument, NULL, OPT_RATE},
     {"slowdown", required_argument, NULL, OPT_SLOWDOWN},
+    {"slowdown-mode", required_argument, NULL, OPT_SLOWDOWN_MODE},
     {"uplink-kbps", required_argument, NULL, OPT_UPLINK},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"qos", required_argument, NULL, OPT_QOS},

@@ -1,6 +1,7 @@
 /* The edge's reports: one line and one stats message per measurement window (from the accounts
  * the window closes with), the split policy's decision, the end of the late-results episode and
  * the closing summary. */
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "agent_impl.h"
@@ -50,6 +51,29 @@ static void print_window(const struct agent *a, const struct stats *s)
             (unsigned long long)c->skipped, s->goal_unreachable ? " goal unreachable" : "");
 }
 
+int64_t agent__device_cpu_us(struct agent *a)
+{
+    int64_t slept = atomic_load(&a->slow.slept_us);
+    if (a->capture)
+        slept += capture_slept_us(a->capture);
+    return clock_process_cpu_us() + slept;
+}
+
+/* What the window cost the device and the cloud. */
+static struct stats_costs costs_of(struct agent *a, const struct accounts_window *w, int64_t now)
+{
+    double per_s = w->window_s > 0 ? 1 / w->window_s : 0;
+    return (struct stats_costs){
+        .app = a->app->name,
+        .rate = a->o->rate,
+        .device_cpu_ms_per_s = (double)w->device_cpu_us / 1e3 * per_s,
+        .cloud_cpu_ms_per_s = (double)w->cloud_cpu_us / 1e3 * per_s,
+        .cloud_cpu_us_per_result = w->results ? (double)w->cloud_cpu_us / (double)w->results : 0,
+        .bytes_sent = w->bytes_sent,
+        .cloud_saturated = a->roster && roster_saturated(a->roster, a->split, now),
+    };
+}
+
 /* Automatic mode: hands the window to the policy and returns its answer, the next split. */
 static unsigned decide(struct agent *a, const struct stats *s, int64_t now, const double *cloud_us,
                        double publish_us)
@@ -64,6 +88,7 @@ static unsigned decide(struct agent *a, const struct stats *s, int64_t now, cons
         .nstage_us = a->app->nstages,
         .bytes_per_frame = s->bytes_per_frame,
         .publish_us = publish_us,
+        .cloud_saturated = s->costs && s->costs->cloud_saturated,
     };
     double rest = publish_us; /* the local stages after the first, and the publish */
     for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {
@@ -92,6 +117,7 @@ static void close_accounts(struct agent *a, int64_t now, struct accounts_window 
     if (a->spool)
         spool_get_stats(a->spool, &ss);
     uint64_t skipped = a->capture ? capture_take_skipped(a->capture) : 0;
+    accounts_set_device_cpu(a->acc, agent__device_cpu_us(a));
     accounts_close_window(a->acc, now, &dw, &ss, skipped, w);
 }
 
@@ -102,6 +128,7 @@ unsigned agent__end_window(struct agent *a, int64_t now, bool last)
     double predicted[STATE_MAX_STAGES] = {0};
     if (a->sched)
         sched_predictions(a->sched, predicted, a->app->nstages);
+    struct stats_costs costs = costs_of(a, &w, now);
     struct stats s = {
         .device = a->o->device_id,
         .auto_mode = a->o->mode == EDGE_AUTO,
@@ -120,6 +147,7 @@ unsigned agent__end_window(struct agent *a, int64_t now, bool last)
         .reason = a->reason[0] ? a->reason : NULL,
         .predicted_fps = a->sched ? predicted : NULL,
         .counts = a->tp ? &w.counts : NULL,
+        .costs = a->tp ? &costs : NULL,
     };
     print_window(a, &s);
     a->prev_split = a->split;
@@ -154,11 +182,15 @@ void agent__log_summary(struct agent *a, double edge_s, double e2e_s, size_t uns
     log_msg(LOG_INFO, "EDGE-SUMMARY",
             "split=%u frames=%llu results=%llu fallback=%llu lost=%llu retried=%llu "
             "duplicates=%llu skipped=%llu spooled=%zu edge_fps=%.1f results_per_s=%.1f "
-            "bytes_per_frame=%.0f startup_ms=%.1f stage_us=%s",
+            "bytes_per_frame=%.0f startup_ms=%.1f stage_us=%s device_cpu_ms_per_s=%.1f "
+            "cloud_cpu_us=%llu cloud_cpu_us_per_result=%.0f",
             a->tp ? a->split : 0, (unsigned long long)r.captured, (unsigned long long)results,
             (unsigned long long)r.fallback, (unsigned long long)lost, (unsigned long long)r.retried,
             (unsigned long long)r.duplicates, (unsigned long long)r.skipped,
             keeps ? unsent : (size_t)0, edge_s > 0 ? (double)r.captured / edge_s : 0,
             e2e_s > 0 ? (double)(results + r.fallback) / e2e_s : 0, r.bytes_per_frame,
-            r.first_out_us ? (double)(r.first_out_us - a->t0_us) / 1e3 : 0, stages);
+            r.first_out_us ? (double)(r.first_out_us - a->t0_us) / 1e3 : 0, stages,
+            edge_s > 0 ? (double)r.device_cpu_us / 1e3 / edge_s : 0,
+            (unsigned long long)r.cloud_cpu_us,
+            r.cloud_results ? (double)r.cloud_cpu_us / (double)r.cloud_results : 0);
 }

@@ -9,6 +9,7 @@
 struct member {
     char client[STATE_DEVICE_MAX + 1];
     uint32_t stages;
+    bool saturated;     /* its status says so */
     int64_t expires_us; /* a repeated status: counts until then; 0: until offline */
 };
 
@@ -70,6 +71,7 @@ bool roster_update(struct roster *r, const struct status_info *s, int64_t now_us
         if (i == r->n)
             strcpy(r->m[r->n++].client, s->client);
         r->m[i].stages = s->stages;
+        r->m[i].saturated = s->has_load && s->saturated;
         r->m[i].expires_us = s->every_ms > 0 ? now_us + 3 * (int64_t)s->every_ms * 1000 : 0;
     }
     bool changed = served_locked(r) != before;
@@ -102,4 +104,18 @@ unsigned roster_online(struct roster *r, int64_t now_us)
     unsigned n = r->n;
     pthread_mutex_unlock(&r->lock);
     return n;
+}
+
+bool roster_saturated(struct roster *r, unsigned k, int64_t now_us)
+{
+    pthread_mutex_lock(&r->lock);
+    expire_locked(r, now_us);
+    unsigned serving = 0, saturated = 0;
+    for (unsigned i = 0; i < r->n; i++) {
+        bool serves = k < 32 && (r->m[i].stages & (1u << k)) != 0;
+        serving += serves;
+        saturated += serves && r->m[i].saturated;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return serving > 0 && saturated == serving;
 }

@@ -1,4 +1,5 @@
-/* The workers online and the stages each serves, from the status messages on pipeline/status/+
+/* The workers online, the stages each serves and whether it is saturated, from the status
+ * messages on pipeline/status/+
  * (topics/status.h): retained ones count until the worker's offline status (or its will), and
  * repeated ones ("every_ms") until three periods pass without a new one. Times are
  * clock_mono_us(). The edge asks it whether anyone will take a frame of
@@ -29,6 +30,10 @@ void roster_clear(struct roster *r);
 
 /* Online workers that serve stage k now. */
 unsigned roster_serving(struct roster *r, unsigned k, int64_t now_us);
+
+/* True when at least one online worker serves stage k and every one that does states that it is
+ * saturated (its status' "saturated"; topics/status.h). */
+bool roster_saturated(struct roster *r, unsigned k, int64_t now_us);
 
 /* Online workers now. */
 unsigned roster_online(struct roster *r, int64_t now_us);

@@ -315,6 +315,35 @@ static void record_failure(struct sched *s, unsigned k)
     s->retry_at[k] = s->nwin + (2u << (s->fails[k] - 1));
 }
 
+/* The cloud is saturated: no lower split. The largest split above that meets the goal with
+ * margin, else the fastest one at or above the current (the current unless FASTER_BY faster). */
+static unsigned on_saturated(struct sched *s, const struct sched_window *w, char *reason,
+                             size_t len)
+{
+    double need = s->cfg.goal_fps * (1 + s->cfg.margin);
+    unsigned best = s->split;
+    for (unsigned k = s->cfg.nstages - 1; k > s->split; k--) {
+        if (backing_off(s, k))
+            continue;
+        if (s->pred[k] >= need) {
+            say(reason, len, "cloud saturated: goal missed %.1f<%g, predicted %.1f at %u", w->fps,
+                s->cfg.goal_fps, s->pred[k], k);
+            return k;
+        }
+        if (s->pred[k] > s->pred[best])
+            best = k;
+    }
+    if (best != s->split && s->pred[best] < s->pred[s->split] * FASTER_BY)
+        best = s->split;
+    if (best == s->split)
+        say(reason, len, "cloud saturated: goal missed %.1f<%g, holding %u", w->fps,
+            s->cfg.goal_fps, best);
+    else
+        say(reason, len, "cloud saturated: goal missed %.1f<%g, best %.1f at %u", w->fps,
+            s->cfg.goal_fps, s->pred[best], best);
+    return best;
+}
+
 /* The goal was missed for real at the current split: move down (or up past a payload that
  * costs too much), explore an unseen split above, or fall back to the fastest split. */
 static unsigned on_miss(struct sched *s, const struct sched_window *w, char *reason, size_t len)
@@ -327,6 +356,8 @@ static unsigned on_miss(struct sched *s, const struct sched_window *w, char *rea
             w->fps, s->split);
         return s->split;
     }
+    if (w->cloud_saturated)
+        return on_saturated(s, w, reason, len);
     unsigned k = pick(s, cushion(s));
     if (k) {
         s->unreachable = false;

@@ -24,7 +24,11 @@
  * could meet it; otherwise the fastest predicted split is used and sched_goal_unreachable() is
  * true. Changes need a full window. A split that misses the goal within 3 windows of the move
  * to it is not chosen again for 2, 4, 8, 16, then 32 windows. When results come back much
- * slower than frames leave, the cloud is the bottleneck: the split is not lowered. */
+ * slower than frames leave, the cloud is the bottleneck: the split is not lowered. When every
+ * worker serving the split says it is saturated (cloud_saturated), the split is not lowered
+ * either: on a missed goal the policy takes the largest split at or above the current one that
+ * meets it, else the fastest of those (the rate the device reaches with the cloud's share it
+ * has), and the reason says "cloud saturated". */
 #ifndef ES_SCHED_H
 #define ES_SCHED_H
 
@@ -69,8 +73,9 @@ struct sched_window {
     double cloud_stage_us[SCHED_MAX_STAGES]; /* mean time the cloud took for the stages
                                               * split..nstages-1, from the results */
     double bytes_per_frame;                  /* payload bytes published per frame at this split */
-    double publish_us; /* mean edge time per frame to encode and publish, incl. uplink wait */
-    double other_us;   /* mean edge time per frame beyond the frame time (sched_frame_us) */
+    double publish_us;    /* mean edge time per frame to encode and publish, incl. uplink wait */
+    double other_us;      /* mean edge time per frame beyond the frame time (sched_frame_us) */
+    bool cloud_saturated; /* every worker serving the split states it is saturated */
 };
 
 struct sched;
@@ -91,8 +96,9 @@ void sched_free(struct sched *s);
  * short text: why the split changed ("goal missed 12.1<17, predicted 25.6 at 1", "reclaim:
  * predicted 21.0>=19.6 at 5", "goal missed 3.8<20, trying 3: predicted 18.7 if its payload is
  * small"), why it was held ("cloud bottleneck: delivered 8.0<<18.6, holding 6", "below goal
- * 16.8<17, confirming"), "goal unreachable: best 9.8 at 1" (moved there or stayed), or ""
- * when there is nothing to say. */
+ * 16.8<17, confirming"), "cloud saturated: goal missed 12.1<17, holding 4" (or "... best 15.2
+ * at 5"), "goal unreachable: best 9.8 at 1" (moved there or stayed), or "" when there is nothing
+ * to say. */
 unsigned sched_update(struct sched *s, const struct sched_window *w, char *reason, size_t len);
 
 /* Whether the last full window found that no split meets the goal. */

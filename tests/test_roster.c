@@ -41,8 +41,38 @@ static void check_repeated(void)
     roster_free(r);
 }
 
+/* Saturated: every worker serving the stage says so; one with room is enough to lower. */
+static void check_saturated(void)
+{
+    struct roster *r = roster_new();
+    struct status_info a = status("w-a", "worker", true, (1u << 3) | (1u << 4));
+    struct status_info b = status("w-b", "worker", true, 1u << 3);
+    CHECK(!roster_saturated(r, 3, 0)); /* nobody serves: not saturated (no worker online) */
+    a.has_load = true;
+    a.capacity_cpu_s = 1;
+    a.used_cpu_s = 0.95;
+    a.saturated = true;
+    roster_update(r, &a, 0);
+    roster_update(r, &b, 0); /* states no load: not saturated */
+    CHECK(!roster_saturated(r, 3, 0));
+    CHECK(roster_saturated(r, 4, 0));
+    CHECK(!roster_saturated(r, 5, 0));
+    b.has_load = true;
+    b.saturated = true;
+    roster_update(r, &b, 0);
+    CHECK(roster_saturated(r, 3, 0));
+    b.saturated = false; /* w-b has room again */
+    roster_update(r, &b, 0);
+    CHECK(!roster_saturated(r, 3, 0));
+    a.online = false;
+    roster_update(r, &a, 0);
+    CHECK(!roster_saturated(r, 4, 0));
+    roster_free(r);
+}
+
 int main(void)
 {
+    check_saturated();
     struct roster *r = roster_new();
     CHECK(r != NULL);
     struct status_info s = status("w-1", "worker", true, 1u << 3);

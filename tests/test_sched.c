@@ -305,6 +305,41 @@ static void test_cloud_bottleneck(void)
     sched_free(s);
 }
 
+/* The workers say they are saturated: a device that misses its goal at 6 does not lower its
+ * split (it would only queue frames in a full cloud); once they have room, it moves. */
+static void test_cloud_saturated(void)
+{
+    struct sched *s = make(19, 6, 0);
+    struct sim m = sim_make(20, 1e8);
+    char why[96] = "";
+    unsigned k = 6, changes = 0;
+    for (int i = 0; i < 8; i++) {
+        struct sched_window w;
+        sim_window(&m, k, &w);
+        w.cloud_saturated = true;
+        unsigned next = sched_update(s, &w, why, sizeof why);
+        changes += next != k;
+        k = next;
+    }
+    CHECK_EQ_INT(k, 6);
+    CHECK_EQ_INT(changes, 0);
+    CHECK(strncmp(why, "cloud saturated: goal missed", 28) == 0);
+    CHECK(strstr(why, "holding 6") != NULL);
+    k = sim_step(s, &m, k, why, sizeof why); /* room again */
+    CHECK(k < 6);
+    CHECK(strncmp(why, "goal missed", 11) == 0);
+    /* saturated again at the lower split: no further down, and back up when that is faster */
+    unsigned low = k;
+    for (int i = 0; i < 6; i++) {
+        struct sched_window w;
+        sim_window(&m, k, &w);
+        w.cloud_saturated = true;
+        k = sched_update(s, &w, why, sizeof why);
+        CHECK(k >= low);
+    }
+    sched_free(s);
+}
+
 /* Split 6 has a cost no measurement shows, so the model keeps predicting it meets the goal:
  * every failed retry doubles the wait, 2, 4, 8, 16, 32 windows, then stays at 32. */
 static void test_backoff(void)
@@ -380,6 +415,7 @@ int main(void)
     test_unreachable();
     test_slow_uplink();
     test_cloud_bottleneck();
+    test_cloud_saturated();
     test_backoff();
     test_pipelined();
     return check_exit();
