@@ -149,13 +149,17 @@ static enum es_err connect_broker(struct agent *a)
                                  .timeout_us = (int64_t)(o->result_timeout_s * 1e6)};
     a->dl = delivery_new(&dc);
     a->roster = roster_new();
-    if (!a->dl || !a->roster)
+    if (o->mode == EDGE_AUTO)
+        a->follow = follow_new();
+    if (!a->dl || !a->roster || (o->mode == EDGE_AUTO && !a->follow))
         return ES_ENOMEM;
     enum es_err err = topic_results(a->results_topic, sizeof a->results_topic, o->device_id);
     if (err == ES_OK)
         err = topic_stats(a->stats_topic, sizeof a->stats_topic, o->device_id);
     if (err == ES_OK)
         err = topic_frames(a->frames_topic, sizeof a->frames_topic, o->device_id);
+    if (err == ES_OK)
+        err = topic_plan(a->plan_topic, sizeof a->plan_topic, o->device_id);
     if (err == ES_OK)
         err = open_spool(a);
     struct transport_opts bo = o->broker;
@@ -170,6 +174,12 @@ static enum es_err connect_broker(struct agent *a)
         err = transport_subscribe(a->tp, topic_status_all(), o->sub_qos);
     if (err == ES_OK)
         err = transport_subscribe(a->tp, a->results_topic, o->sub_qos);
+    /* Without its plan (a broker whose rules predate planners) the device keeps its own policy. */
+    if (err == ES_OK && a->follow && transport_subscribe(a->tp, a->plan_topic, o->sub_qos) != ES_OK)
+        log_msg(LOG_WARN, "EDGE-NO-PLAN",
+                "cannot subscribe to %s: the split stays the device's "
+                "own choice",
+                a->plan_topic);
     if (err == ES_OK)
         ask_workers(a);
     if (err == ES_OK)
@@ -252,6 +262,7 @@ static void agent_teardown(struct agent *a)
     transport_close(a->tp);
     spool_free(a->spool);
     roster_free(a->roster);
+    follow_free(a->follow);
     sched_free(a->sched);
     delivery_free(a->dl);
     state_release(&a->fb);

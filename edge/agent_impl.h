@@ -16,6 +16,7 @@
 #include "episode.h"
 #include "result.h"
 #include "forward.h"
+#include "follow.h"
 #include "roster.h"
 #include "sched.h"
 #include "spool.h"
@@ -33,6 +34,7 @@ struct agent {
     struct transport *tp;
     struct delivery *dl;
     struct roster *roster;
+    struct follow *follow; /* the fleet planner's plan (automatic mode) */
     struct spool *spool;
     struct forwarder *fw;
     struct sched *sched;
@@ -44,6 +46,7 @@ struct agent {
     unsigned split; /* stages 0..split-1 run here; nstages in device-only mode */
     char stage_topic[TOPIC_MAX];
     char results_topic[TOPIC_MAX];
+    char plan_topic[TOPIC_MAX];
     char stats_topic[TOPIC_MAX];
     char frames_topic[TOPIC_MAX];
     atomic_bool link_lost;      /* set on the transport's thread, taken by the agent's thread */
@@ -52,7 +55,7 @@ struct agent {
     struct stage_slowdown slow; /* --slowdown of the stages after the first, this thread's */
     bool slowdown_off;          /* the last state of sig->slowdown_off seen */
     struct uplink uplink;
-    char reason[128]; /* why the split last changed */
+    char reason[256]; /* why the split last changed */
     unsigned prev_split;
     unsigned pool;  /* threads running the first stage (capture.h); 0: one thread */
     unsigned cores; /* online cores */

@@ -204,6 +204,8 @@ static void on_status(struct agent *a, const uint8_t *payload, size_t len)
     struct status_info s;
     if (status_parse((const char *)payload, len, &s) != ES_OK)
         return;
+    if (!s.online && a->follow)
+        follow_gone(a->follow, s.client); /* the planner went away: back to the own policy */
     if (roster_update(a->roster, &s, clock_mono_us()) &&
         roster_serving(a->roster, a->split, clock_mono_us()) == 0)
         delivery_fail_all(a->dl); /* nobody will answer the frames in flight */
@@ -216,6 +218,9 @@ bool agent__on_message(void *arg, const char *topic, const uint8_t *payload, siz
         on_result(a, payload, len);
     else if (topic_is_status(topic))
         on_status(a, payload, len);
+    else if (a->follow && strcmp(topic, a->plan_topic) == 0 &&
+             !follow_message(a->follow, a->o->device_id, payload, len, clock_mono_us()))
+        log_msg(LOG_WARN, "EDGE-BAD-PLAN", "malformed plan on %s ignored", topic);
     return true;
 }
 

@@ -34,7 +34,7 @@ static void print_window(const struct agent *a, const struct stats *s)
         return;
     }
     const struct stats_counts *c = s->counts;
-    char goal[32] = "", was[160] = "";
+    char goal[32] = "", was[300] = "";
     if (a->o->mode == EDGE_AUTO)
         snprintf(goal, sizeof goal, "/%g", a->goal_fps);
     if (a->prev_split != a->split && a->reason[0])
@@ -106,6 +106,23 @@ static unsigned decide(struct agent *a, const struct stats *s, int64_t now, cons
     return next;
 }
 
+/* Automatic mode with a fresh plan from the fleet planner: its split, but never against the
+ * device's own guarantees. When the device misses its goal and its own policy moves it up (less
+ * cloud work, which needs nobody's leave), or no worker serves the plan's split, own wins. */
+static unsigned follow_plan(struct agent *a, const struct stats *s, unsigned own, int64_t now)
+{
+    struct plan p;
+    if (!a->follow || !follow_get(a->follow, now, clock_wall_us(), &p) ||
+        p.split >= a->app->nstages)
+        return own;
+    if (own > p.split && s->fps < a->goal_fps)
+        return own; /* the policy's reason says why */
+    if (roster_serving(a->roster, p.split, now) == 0)
+        return own;
+    snprintf(a->reason, sizeof a->reason, "plan %u of %s: %s", p.split, p.planner, p.reason);
+    return p.split;
+}
+
 /* Closes the window's accounts at now, with what the delivery window, the spool and the
  * capture stage counted in it. */
 static void close_accounts(struct agent *a, int64_t now, struct accounts_window *w)
@@ -157,6 +174,8 @@ unsigned agent__end_window(struct agent *a, int64_t now, bool last)
     /* The policy holds while frames run here: their rate says nothing about the split. */
     if (a->sched && w.counts.captured && !last && w.counts.fallback == 0)
         next = decide(a, &s, now, w.cloud_stage_us, w.publish_us);
+    if (a->sched && !last)
+        next = follow_plan(a, &s, next, now);
     /* Frames from deadlines this window: the late-results episode ends in a window without any. */
     if (!w.counts.retried && !w.counts.fallback)
         episodes_late_end(a->episodes, clock_mono_us());

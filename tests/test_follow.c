@@ -1,0 +1,50 @@
+/* The plan a device follows: fresh while received again within its ttl, dropped when cleared,
+ * stale, from another device, or when its planner goes offline. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "follow.h"
+
+#define S 1000000
+
+static char *plan_text(const char *device, unsigned split, int64_t issued_us)
+{
+    struct plan p = {.split = split, .issued_us = issued_us, .ttl_ms = 2000};
+    strcpy(p.device, device);
+    strcpy(p.reason, "goal met, least cloud CPU");
+    strcpy(p.planner, "pa");
+    return plan_dump(&p);
+}
+
+int main(void)
+{
+    struct follow *f = follow_new();
+    struct plan got;
+    int64_t wall = 1795000000000000;
+    CHECK(!follow_get(f, 0, wall, &got));
+    char *p = plan_text("cam-01", 3, wall);
+    char *other = plan_text("cam-02", 1, wall);
+    CHECK(follow_message(f, "cam-01", (const uint8_t *)p, strlen(p), 10 * S));
+    CHECK(follow_get(f, 10 * S, wall, &got) && got.split == 3);
+    CHECK(follow_get(f, 12 * S, wall + 2 * S, &got));
+    CHECK(!follow_get(f, 12 * S + 1, wall + 2 * S, &got)); /* not received again in time */
+    CHECK(follow_message(f, "cam-01", (const uint8_t *)p, strlen(p), 13 * S));
+    CHECK(!follow_get(f, 13 * S, wall + 5 * S, &got)); /* issued too long ago */
+    CHECK(follow_get(f, 13 * S, wall + 3 * S, &got));  /* within ttl plus the clock skew */
+    CHECK(!follow_message(f, "cam-01", (const uint8_t *)other, strlen(other), 13 * S));
+    CHECK(!follow_message(f, "cam-01", (const uint8_t *)"{}", 2, 13 * S));
+    CHECK(follow_get(f, 13 * S, wall, &got) && got.split == 3); /* kept */
+    follow_gone(f, "pb");
+    CHECK(follow_get(f, 13 * S, wall, &got));
+    follow_gone(f, "pa");
+    CHECK(!follow_get(f, 13 * S, wall, &got));
+    CHECK(follow_message(f, "cam-01", (const uint8_t *)p, strlen(p), 14 * S));
+    CHECK(follow_message(f, "cam-01", (const uint8_t *)"", 0, 14 * S)); /* cleared */
+    CHECK(!follow_get(f, 14 * S, wall, &got));
+    follow_free(f);
+    follow_free(NULL);
+    free(p);
+    free(other);
+    return check_exit();
+}
