@@ -10,6 +10,9 @@ struct follow {
     bool have;
     struct plan plan;
     int64_t received_us; /* monotonic */
+    bool noted;          /* follow_note's last */
+    unsigned noted_split;
+    char noted_planner[STATE_DEVICE_MAX + 1];
 };
 
 struct follow *follow_new(void)
@@ -68,4 +71,19 @@ bool follow_get(struct follow *f, int64_t now_mono_us, int64_t now_wall_us, stru
         *out = f->plan;
     pthread_mutex_unlock(&f->lock);
     return fresh;
+}
+
+bool follow_note(struct follow *f, const struct plan *applied)
+{
+    pthread_mutex_lock(&f->lock);
+    bool changed = applied ? !f->noted || f->noted_split != applied->split ||
+                                 strcmp(f->noted_planner, applied->planner) != 0
+                           : f->noted;
+    f->noted = applied != NULL;
+    if (applied) {
+        f->noted_split = applied->split;
+        strcpy(f->noted_planner, applied->planner);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return changed;
 }

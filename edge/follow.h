@@ -36,4 +36,9 @@ void follow_gone(struct follow *f, const char *client);
  * returns false when there is none. */
 bool follow_get(struct follow *f, int64_t now_mono_us, int64_t now_wall_us, struct plan *out);
 
+/* Records which plan the agent applies now (NULL: none, its own policy) and returns true when
+ * that differs from the last one recorded (another planner or split, or a plan begins or ends),
+ * for one log line per change. */
+bool follow_note(struct follow *f, const struct plan *applied);
+
 #endif

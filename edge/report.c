@@ -112,12 +112,21 @@ static unsigned decide(struct agent *a, const struct stats *s, int64_t now, cons
 static unsigned follow_plan(struct agent *a, const struct stats *s, unsigned own, int64_t now)
 {
     struct plan p;
-    if (!a->follow || !follow_get(a->follow, now, clock_wall_us(), &p) ||
-        p.split >= a->app->nstages)
+    if (!a->follow)
         return own;
-    if (own > p.split && s->fps < a->goal_fps)
-        return own; /* the policy's reason says why */
-    if (roster_serving(a->roster, p.split, now) == 0)
+    bool fresh = follow_get(a->follow, now, clock_wall_us(), &p) && p.split < a->app->nstages;
+    /* the policy's reason says why it moved up; a split nobody serves is not taken */
+    bool follow = fresh && !(own > p.split && s->fps < a->goal_fps) &&
+                  roster_serving(a->roster, p.split, now) > 0;
+    if (follow_note(a->follow, follow ? &p : NULL)) {
+        if (follow)
+            log_msg(LOG_INFO, "EDGE-PLAN", "following the plan of %s: split %u (%s)", p.planner,
+                    p.split, p.reason);
+        else
+            log_msg(LOG_INFO, "EDGE-PLAN-OWN", "%s: the split is the device's own choice",
+                    fresh ? "the plan would give up a local guarantee" : "no fresh plan");
+    }
+    if (!follow)
         return own;
     snprintf(a->reason, sizeof a->reason, "plan %u of %s: %s", p.split, p.planner, p.reason);
     return p.split;
