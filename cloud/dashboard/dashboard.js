@@ -1,23 +1,32 @@
 /*
  * The edgesplit dashboard. It subscribes over MQTT websockets (mqtt.js, loaded before this file)
- * to the pipeline's retained status, per-window stats, annotated frames and results, and shows
- * each device (frame rate against its goal, split over time, latency, losses, the last frame)
- * and each worker (online, splits served, load).
+ * to the pipeline's retained status, per-window stats, annotated frames, results and plans, and
+ * shows each device (frame rate against its goal, split over time, latency, losses, CPU on the
+ * device and in the cloud, the fleet planner's split for it, the last frame), each worker
+ * (online, splits served, load, CPU capacity and use) and each planner (leader or standby, what
+ * it planned).
  *
  * The broker: ?url=ws://HOST:PORT (&user=U&password=P), or the form on the page; by default the
  * broker that served the page (ws:// for http://, wss:// for https://).
  *
- * A device or worker is offline when its status says so (its own last message, or the will the
- * broker publishes for it) and also when its stats stop for STALE_WINDOWS of its windows. The
- * state shows in each card's and row's data-state attribute ("online" or "offline", with
- * data-why "status", "silent" or "unknown"); each chart keeps its number of samples in
- * data-samples.
+ * A device, worker or planner is offline when its status says so (its own last message, or the
+ * will the broker publishes for it) and also when its stats stop for STALE_WINDOWS of its
+ * windows. The state shows in each card's and row's data-state attribute ("online" or
+ * "offline", with data-why "status", "silent" or "unknown"); each chart keeps its number of
+ * samples in data-samples. A device card's data-plan is "fresh", "stale" (not published again
+ * within its ttl_ms), "cleared" (an empty retained plan) or "none", with the planned split in
+ * data-plan-split; a planner row's data-role is "leader" or "standby" while it is online; a
+ * worker row's data-saturated is "true" or "false".
+ *
+ * Members that older programs do not send show as a dash, or not at all.
  */
 (function () {
   "use strict";
 
   const TOPICS = ["pipeline/status/+", "pipeline/stats/+", "pipeline/frames/+",
-    "pipeline/results/+"];
+    "pipeline/results/+", "pipeline/plan/+"];
+  /* a login that may not read these still sees the rest (a broker set up before plans) */
+  const OPTIONAL_TOPICS = new Set(["pipeline/plan/+"]);
   const STALE_WINDOWS = 3;   /* windows without stats before a client counts as offline */
   const STALE_SLACK_MS = 500; /* on top of them: delivery and rendering jitter */
   const SPAN_MS = 180000;    /* the charts show at most this much time */
@@ -29,6 +38,8 @@
 
   const devices = new Map(); /* id -> device record, see device() */
   const workers = new Map(); /* id -> worker record, see worker() */
+  const planners = new Map(); /* id -> planner record, see planner() */
+  const plans = new Map();   /* device id -> { plan, at, cleared }, see onPlan() */
   const decoder = new TextDecoder();
   let client = null;
   let hideOffline = false;
@@ -37,6 +48,7 @@
   const $ = (root, sel) => root.querySelector(sel);
   const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
   const fmt = (v, digits) => (num(v) === null ? "–" : v.toFixed(digits));
+  const withUnit = (v, digits, unit) => (num(v) === null ? "–" : `${v.toFixed(digits)} ${unit}`);
 
   /* --- state kept per client ----------------------------------------------------------------- */
 
@@ -60,6 +72,15 @@
       workers.set(id, w);
     }
     return w;
+  }
+
+  function planner(id) {
+    let p = planners.get(id);
+    if (!p) {
+      p = { id, status: null, statusAt: 0, stats: null, statsAt: 0, row: null };
+      planners.set(id, p);
+    }
+    return p;
   }
 
   /* Online or offline, and why: the client's status said so, or its stats (or, for a worker
@@ -114,6 +135,7 @@
       case "stats": return onStats(id, parse(payload), t);
       case "frames": return onFrame(id, payload, t);
       case "results": return onResult(id, t);
+      case "plan": return onPlan(id, payload, t);
       default: return undefined;
     }
   }
@@ -123,6 +145,7 @@
     let c;
     if (s.role === "worker") c = worker(id);
     else if (s.role === "edge") c = device(id);
+    else if (s.role === "planner") c = planner(id);
     else return; /* viewers, tools: not shown */
     c.status = s;
     c.statusAt = t;
@@ -131,10 +154,10 @@
 
   function onStats(id, s, t) {
     if (!s) return;
-    if (s.role === "worker") {
-      const w = worker(id);
-      w.stats = s;
-      w.statsAt = t;
+    if (s.role === "worker" || s.role === "planner") {
+      const c = s.role === "worker" ? worker(id) : planner(id);
+      c.stats = s;
+      c.statsAt = t;
       return;
     }
     if (s.role !== undefined) return; /* a kind of client this page does not know */
@@ -159,6 +182,20 @@
     const d = device(id);
     d.results++;
     d.seenAt = t;
+  }
+
+  /* The fleet planner's split for device id. An empty (retained) message clears it. Plans are
+   * kept apart from the devices: a retained plan of a device that never announces itself makes
+   * no card. */
+  function onPlan(id, payload, t) {
+    if (!payload || !payload.length) {
+      const p = plans.get(id);
+      plans.set(id, { plan: p ? p.plan : null, at: t, cleared: true });
+      return;
+    }
+    const s = parse(payload);
+    if (!s || num(s.split) === null) return; /* not a plan */
+    plans.set(id, { plan: s, at: t, cleared: false });
   }
 
   /* The JPEG becomes a Blob URL; the one it replaces is released once the new one shows. */
@@ -337,6 +374,63 @@
     ]);
   }
 
+  /* A plan is stale once its ttl_ms passes without it being published again (a plan without
+   * ttl_ms never is). A retained plan counts from when it arrived: its age is unknown. */
+  function planState(p, t) {
+    if (!p) return "none";
+    if (p.cleared) return "cleared";
+    const ttl = num(p.plan.ttl_ms);
+    return ttl !== null && t - p.at > ttl + STALE_SLACK_MS ? "stale" : "fresh";
+  }
+
+  /* The planned split next to the split in force, whether the plan meets the goal, and why (in
+   * small text and as the line's tooltip). */
+  function renderPlan(card, d, t) {
+    const p = plans.get(d.id), state = planState(p, t), el = $(card, ".plan");
+    card.dataset.plan = state;
+    card.dataset.planSplit = state === "fresh" || state === "stale" ? String(p.plan.split) : "";
+    el.title = "";
+    if (state === "none") {
+      el.replaceChildren();
+      return;
+    }
+    if (state === "cleared") {
+      fillItems(el, [["plan", "cleared by the planner", "warn"]]);
+      return;
+    }
+    const s = p.plan, inForce = d.stats ? num(d.stats.split) : null;
+    const items = [["planned split", s.split], ["in force", inForce ?? "–"]];
+    if (state === "stale")
+      items.push(["", `stale: not renewed for ${Math.round((t - p.at) / 1000)} s`, "warn"]);
+    if (typeof s.goal_met === "boolean")
+      items.push(["", s.goal_met ? "goal met" : "goal not met", s.goal_met ? "ok" : "bad"]);
+    items.push(["predicted", withUnit(s.predicted_fps, 1, "frames/s")],
+      ["cloud", withUnit(s.cloud_cpu_s, 3, "CPU-s/s")]);
+    if (typeof s.planner === "string") items.push(["by", s.planner]);
+    fillItems(el, items);
+    if (typeof s.reason === "string" && s.reason) {
+      const small = document.createElement("small");
+      small.textContent = ` (${s.reason})`;
+      el.append(small);
+      el.title = s.reason;
+    }
+  }
+
+  /* The window's CPU per second on the device and in the cloud; nothing from older agents. */
+  function renderCpu(card, s) {
+    const el = $(card, ".cpu");
+    if (!s || (num(s.device_cpu_ms_per_s) === null && num(s.cloud_cpu_ms_per_s) === null)) {
+      el.replaceChildren();
+      return;
+    }
+    const items = [["CPU on the device", withUnit(s.device_cpu_ms_per_s, 1, "ms/s")],
+      ["in the cloud", withUnit(s.cloud_cpu_ms_per_s, 1, "ms/s")]];
+    if (num(s.cloud_cpu_us_per_result) !== null)
+      items.push(["", withUnit(s.cloud_cpu_us_per_result, 0, "µs/result")]);
+    if (s.cloud_saturated === true) items.push(["", "cloud saturated", "bad"]);
+    fillItems(el, items);
+  }
+
   function renderFrame(card, d, t) {
     const fig = $(card, ".frame");
     if (!d.framePending) return;
@@ -365,6 +459,8 @@
       `latency p50 ${fmt(s.latency_ms.p50, 1)} ms · p99 ${fmt(s.latency_ms.p99, 1)} ms` : "");
     setText(card, ".where", s ? whereText(s) : "");
     setText(card, ".reason", s && s.reason ? `scheduler: ${s.reason}` : "");
+    renderPlan(card, d, t);
+    renderCpu(card, s);
     renderCounts(card, d);
     renderFrame(card, d, t);
     const nstages = s && Array.isArray(s.stage_us) ? s.stage_us.length : 7;
@@ -388,33 +484,113 @@
     return out.join(", ");
   }
 
-  function makeRow(w) {
+  const BAR = '<span class="bar"><span></span></span> ';
+
+  /* A table row with a cell of each class; data-KEY is the client's id. */
+  function makeRow(key, id, classes) {
     const tr = document.createElement("tr");
-    tr.dataset.worker = w.id;
-    for (const cls of ["id", "state", "stages", "rate", "busy", "queued", "threads", "processed"]) {
+    tr.dataset[key] = id;
+    for (const cls of classes) {
       const td = document.createElement("td");
       td.className = cls;
       tr.appendChild(td);
     }
-    $(tr, ".busy").innerHTML = '<span class="bar"><span></span></span> <span class="pct"></span>';
-    setText(tr, ".id", w.id);
+    setText(tr, ".id", id);
     return tr;
   }
 
+  /* Fills the bar in cell to share (0..1, null: empty). */
+  function setBar(cell, share) {
+    $(cell, ".bar > span").style.width = `${Math.round(Math.min(1, share || 0) * 100)}%`;
+  }
+
+  function makeWorkerRow(w) {
+    const tr = makeRow("worker", w.id, ["id", "state", "stages", "rate", "busy", "queued",
+      "threads", "processed", "capacity", "use", "cpu", "per-frame"]);
+    $(tr, ".busy").innerHTML = `${BAR}<span class="pct"></span>`;
+    $(tr, ".use").innerHTML = `${BAR}<span class="frac"></span> <b class="sat bad">saturated</b>`;
+    return tr;
+  }
+
+  /* A worker's stated load: from its stats, or from its status when that is newer (the worker
+   * restates its load there when it changes). Members that older workers lack are null. */
+  function workerLoad(w) {
+    const s = w.stats || {}, st = w.status || {};
+    const src = st.capacity_cpu_s !== undefined &&
+      (w.statusAt > w.statsAt || s.capacity_cpu_s === undefined) ? st : s;
+    return { capacity: num(src.capacity_cpu_s), used: num(src.used_cpu_s),
+      saturated: src.saturated === true, cpu: num(s.cpu_s_per_s),
+      perFrame: num(s.cpu_us_per_frame) };
+  }
+
+  /* "0.018 of 2.00" */
+  function ofText(used, capacity, digits) {
+    if (used === null) return "–";
+    return capacity === null ? fmt(used, digits) : `${fmt(used, digits)} of ${fmt(capacity, 2)}`;
+  }
+
   function renderWorker(w, t) {
-    if (!w.row) w.row = makeRow(w);
-    const tr = w.row, s = w.stats, live = liveness(w, workerPeriod(w), t);
+    if (!w.row) w.row = makeWorkerRow(w);
+    const tr = w.row, s = w.stats, live = liveness(w, workerPeriod(w), t), load = workerLoad(w);
     tr.dataset.state = live.state;
     tr.dataset.why = live.why;
+    tr.dataset.saturated = String(load.saturated);
     setText(tr, ".state", stateText(live));
     setText(tr, ".stages", ranges((s && s.stages) || (w.status && w.status.stages)));
     setText(tr, ".rate", s ? fmt(s.results_per_s, 1) : "–");
     const busy = s ? num(s.busy) : null;
-    $(tr, ".bar > span").style.width = `${Math.round(Math.min(1, busy || 0) * 100)}%`;
+    setBar($(tr, ".busy"), busy);
     setText(tr, ".pct", busy === null ? "–" : `${Math.round(busy * 100)}%`);
     setText(tr, ".queued", s ? String(s.queued ?? "–") : "–");
     setText(tr, ".threads", s ? String(s.threads ?? "–") : "–");
     setText(tr, ".processed", s ? String(s.processed ?? "–") : "–");
+    setText(tr, ".capacity", fmt(load.capacity, 2));
+    setBar($(tr, ".use"), load.capacity ? load.used / load.capacity : null);
+    setText(tr, ".frac", ofText(load.used, load.capacity, 3));
+    $(tr, ".sat").hidden = !load.saturated;
+    setText(tr, ".cpu", fmt(load.cpu, 3));
+    setText(tr, ".per-frame", withUnit(load.perFrame, 0, "µs"));
+    return live.state;
+  }
+
+  /* --- planner rows -------------------------------------------------------------------------- */
+
+  function makePlannerRow(p) {
+    const tr = makeRow("planner", p.id, ["id", "state", "role", "group", "devices", "goals",
+      "cpu", "decide", "malformed"]);
+    $(tr, ".cpu").innerHTML = `${BAR}<span class="frac"></span>`;
+    return tr;
+  }
+
+  function roleText(role, s) {
+    if (role === "leader") return "leader";
+    if (role === "standby")
+      return typeof s.leader_id === "string" ? `standby, leader ${s.leader_id}` : "standby";
+    return "–";
+  }
+
+  function renderPlanner(p, t) {
+    if (!p.row) p.row = makePlannerRow(p);
+    const tr = p.row, s = p.stats || {}, live = liveness(p, num(s.window_s), t);
+    const role = live.state === "online" && typeof s.leader === "boolean" ?
+      (s.leader ? "leader" : "standby") : "";
+    tr.dataset.state = live.state;
+    tr.dataset.why = live.why;
+    tr.dataset.role = role;
+    setText(tr, ".state", stateText(live));
+    setText(tr, ".role", roleText(role, s));
+    setText(tr, ".group", typeof s.group === "string" ? s.group : "–");
+    const count = (a, b) => (num(a) === null ? "–" : `${a} of ${num(b) ?? "–"}`);
+    setText(tr, ".devices", count(s.planned, s.devices));
+    const met = num(s.goals_met), meetable = num(s.goals_meetable);
+    setText(tr, ".goals", count(met, meetable));
+    $(tr, ".goals").classList.toggle("warn", met !== null && meetable !== null && met < meetable);
+    const cap = num(s.capacity_cpu_s), planned = num(s.planned_cpu_s), fixed = num(s.fixed_cpu_s);
+    setBar($(tr, ".cpu"), cap ? ((planned || 0) + (fixed || 0)) / cap : null);
+    setText(tr, ".frac", ofText(planned, cap, 3) + (fixed ? ` (+${fmt(fixed, 3)} fixed)` : ""));
+    setText(tr, ".decide", withUnit(s.decide_ms, 3, "ms"));
+    setText(tr, ".malformed", String(s.malformed ?? "–"));
+    $(tr, ".malformed").classList.toggle("warn", Boolean(num(s.malformed)));
     return live.state;
   }
 
@@ -430,19 +606,64 @@
     });
   }
 
+  /* The online workers together: results/s, capacity and use, and the cloud's CPU per second
+   * (what the workers state, their whole CPU; when none states it, as older workers do, the
+   * sum the online devices report, fromDevices; null when neither does). */
+  function fleetTotals(wks, devs) {
+    const tot = { rate: 0, capacity: null, used: null, cpu: null, fromDevices: false };
+    const add = (sum, v) => (v === null ? sum : (sum || 0) + v);
+    for (const e of wks) {
+      if (e.state !== "online") continue;
+      const load = workerLoad(e.rec);
+      tot.rate += (e.rec.stats && num(e.rec.stats.results_per_s)) || 0;
+      tot.capacity = add(tot.capacity, load.capacity);
+      tot.used = add(tot.used, load.used);
+      tot.cpu = add(tot.cpu, load.cpu);
+    }
+    if (tot.cpu !== null) return tot;
+    for (const e of devs) {
+      const ms = e.state === "online" && e.rec.stats ? num(e.rec.stats.cloud_cpu_ms_per_s) : null;
+      tot.cpu = add(tot.cpu, ms === null ? null : ms / 1000);
+    }
+    tot.fromDevices = tot.cpu !== null;
+    return tot;
+  }
+
+  function renderFleet(tot, shown) {
+    const foot = $(document, "#workers tfoot");
+    foot.hidden = !shown;
+    setText(foot, ".rate", fmt(tot.rate, 1));
+    setText(foot, ".capacity", fmt(tot.capacity, 2));
+    setBar($(foot, ".use"), tot.capacity ? tot.used / tot.capacity : null);
+    setText(foot, ".frac", ofText(tot.used, tot.capacity, 3));
+    setText(foot, ".cpu", fmt(tot.cpu, 3));
+  }
+
   function render() {
-    const t = now(), devs = [], wks = [];
+    const t = now(), devs = [], wks = [], pls = [];
     for (const d of devices.values())
-      devs.push({ id: d.id, state: renderDevice(d, t), el: d.card });
+      devs.push({ id: d.id, state: renderDevice(d, t), el: d.card, rec: d });
     for (const w of workers.values())
-      wks.push({ id: w.id, state: renderWorker(w, t), el: w.row });
+      wks.push({ id: w.id, state: renderWorker(w, t), el: w.row, rec: w });
+    for (const p of planners.values())
+      pls.push({ id: p.id, state: renderPlanner(p, t), el: p.row, rec: p });
     place(document.getElementById("devices"), devs);
     place($(document, "#workers tbody"), wks);
+    place($(document, "#planners tbody"), pls);
     document.getElementById("no-devices").hidden = devs.length > 0;
     document.getElementById("no-workers").hidden = wks.length > 0;
+    document.getElementById("no-planners").hidden = pls.length > 0;
+    const tot = fleetTotals(wks, devs);
+    renderFleet(tot, wks.length > 0);
     const on = (list) => list.filter((e) => e.state === "online").length;
-    document.getElementById("summary").textContent =
-      `devices online ${on(devs)} of ${devs.length} · workers online ${on(wks)} of ${wks.length}`;
+    const parts = [`devices online ${on(devs)} of ${devs.length}`,
+      `workers online ${on(wks)} of ${wks.length}`];
+    if (pls.length) parts.push(`planners online ${on(pls)} of ${pls.length}`);
+    if (tot.cpu !== null) {
+      const whose = tot.fromDevices ? " (as the devices count it)" : "";
+      parts.push(`cloud CPU ${fmt(tot.cpu, 3)} CPU-s/s${whose}`);
+    }
+    document.getElementById("summary").textContent = parts.join(" · ");
   }
 
   function showConnection(state, text) {
@@ -491,9 +712,13 @@
       showConnection("connected", `connected to ${cfg.url}`);
       c.subscribe(TOPICS, { qos: 0 }, (err, granted) => {
         const refused = (granted || []).filter((g) => g.qos === 128).map((g) => g.topic);
-        if (client === c && (err || refused.length))
+        if (client !== c) return;
+        if (err || refused.some((f) => !OPTIONAL_TOPICS.has(f)))
           showConnection("error", `connected to ${cfg.url}, but may not read ` +
             `${refused.join(", ") || TOPICS.join(", ")}${err ? ": " + err.message : ""}`);
+        else if (refused.length)
+          showConnection("connected", `connected to ${cfg.url} (may not read ` +
+            `${refused.join(", ")})`);
       });
     });
     on("reconnect", () => showConnection("connecting", `reconnecting to ${cfg.url}`));
@@ -518,9 +743,11 @@
       if (d.card) d.card.remove();
       for (const url of new Set([d.framePending, d.frameShown])) if (url) URL.revokeObjectURL(url);
     }
-    for (const w of workers.values()) if (w.row) w.row.remove();
+    for (const c of [...workers.values(), ...planners.values()]) if (c.row) c.row.remove();
     devices.clear();
     workers.clear();
+    planners.clear();
+    plans.clear();
   }
 
   function setUpForm(cfg) {

@@ -1,11 +1,14 @@
 // Integration: the dashboard page in headless Chromium against real programs.
 //
 // Development set-up: scripts/dashboard.sh starts mosquitto (dev.conf plus the websockets
-// listener that serves the page) on free loopback ports, then one cloud-worker, the page (which
-// connects to the broker that served it) and two edge agents, one asking for annotated frames,
-// one slowed down so that it moves its split. Checks: the page lists the worker and both devices;
-// a device's fps chart moves; the last annotated frame shows; a device whose stats stop (SIGSTOP)
-// and a device that stops (SIGTERM: its offline status) are marked offline.
+// listener that serves the page) on free loopback ports, then one cloud-worker, one
+// fleet-planner, the page (which connects to the broker that served it) and three edge agents in
+// automatic mode, one asking for annotated frames, one slowed down so that it moves its split.
+// Checks: the page lists the worker with its CPU capacity, the planner as leader and the
+// devices; a device shows its planned split; the fleet's cloud CPU shows; a device's fps chart
+// moves; the last annotated frame shows; a device whose stats stop (SIGSTOP) and a device that
+// stops (SIGTERM: its offline status) are marked offline; a planner that stops is offline and
+// its plans cleared; messages of older programs (no load, no CPU, a malformed plan) still show.
 //
 // Secure set-up: scripts/secure-setup.sh with a viewer; its broker, a worker and an agent with
 // passwords over TLS; the page opened from the set-up's copy on disk, connecting over TLS
@@ -72,7 +75,8 @@ async function readCard(page, id) {
     const line = svg.querySelector("path");
     return {
       state: c.dataset.state, why: c.dataset.why, samples: Number(svg.dataset.samples || 0),
-      line: line ? line.getAttribute("d") : "",
+      line: line ? line.getAttribute("d") : "", plan: c.dataset.plan || "",
+      planSplit: c.dataset.planSplit || "", cpu: c.querySelector(".cpu").textContent,
     };
   }, card(id));
 }
@@ -93,6 +97,17 @@ async function frameShows(page, id) {
 /* Whether a worker's row shows its results per second (from its stats on pipeline/stats/ID). */
 async function loadShows(page, id) {
   return /^\d+(\.\d+)?$/.test(await page.textContent(`#workers tr[data-worker="${id}"] .rate`));
+}
+
+/* The text of a cell (by class) in worker id's row. */
+async function workerCell(page, id, cls) {
+  return page.textContent(`#workers tr[data-worker="${id}"] .${cls}`);
+}
+
+/* Whether a worker's row shows a CPU capacity above 0 (its load report's capacity_cpu_s). */
+async function capacityShows(page, id) {
+  const text = await workerCell(page, id, "capacity");
+  return /^\d+(\.\d+)?$/.test(text) && Number(text) > 0 ? text : null;
 }
 
 async function shot(page, file) {
@@ -126,7 +141,8 @@ async function onPage(browser, out, name, fn) {
 async function docsShot(page, file) {
   const height = await page.evaluate(() =>
     Math.ceil(document.querySelector("main").getBoundingClientRect().bottom));
-  await page.screenshot({ path: file, clip: { x: 0, y: 0, width: VIEWPORT.width, height } });
+  await page.screenshot({ path: file, fullPage: true,
+    clip: { x: 0, y: 0, width: VIEWPORT.width, height } });
   console.log(`screenshot for the README: ${file}`);
 }
 
@@ -182,6 +198,51 @@ async function checkSilent(page, agent, out) {
   check(true, "cam-a online again once its stats resume");
 }
 
+/* A message on the broker, from mosquitto_pub. */
+async function publish(port, topic, message, out) {
+  const log = path.join(out, `pub-${topic.replace(/\//g, "_")}.log`);
+  const p = start(`mosquitto_pub ${topic}`, "mosquitto_pub", ["-h", "127.0.0.1", "-p",
+    String(port), "-t", topic, "-m", message], log);
+  await waitFor(`mosquitto_pub on ${topic}`, 5000, () => p.exit);
+  if (p.exit.code !== 0) throw new Error(`mosquitto_pub on ${topic}: ${JSON.stringify(p.exit)}`);
+}
+
+/* What older programs send: a worker's load without its CPU, a device's window without its CPU,
+ * and a plan that is not one. The page shows dashes and no plan, and throws nothing. (Windows of
+ * 30 s: neither goes silent during the check.) */
+async function checkOlderMessages(page, port, out) {
+  await publish(port, "pipeline/stats/w-old", JSON.stringify({ role: "worker", worker: "w-old",
+    window_s: 30.0, processed: 5, results_per_s: 5.0, queued: 0, threads: 1, busy: 0.1,
+    stages: [1, 2] }), out);
+  await publish(port, "pipeline/plan/cam-old", '{"device":"cam-old","split":"two"}', out);
+  await publish(port, "pipeline/stats/cam-old", JSON.stringify({ device: "cam-old", mode: "auto",
+    split: 2, goal: 10.0, fps: 9.5, delivered_fps: 9.5, window_s: 30.0,
+    latency_ms: { p50: 20.0, p99: 40.0 }, bytes_per_frame: 100, stage_us: [10, 10, 0, 0, 0, 0, 0],
+    lost: 0, captured: 10, results: 10 }), out);
+  const row = await waitFor("w-old listed", 5000, () => page.$(workerOnline("w-old")));
+  const old = [await workerCell(page, "w-old", "rate"), await workerCell(page, "w-old",
+    "capacity"), await workerCell(page, "w-old", "frac"), await workerCell(page, "w-old", "cpu")];
+  check(row && old[0] === "5.0" && old.slice(1).every((t) => t === "–"),
+    `an older worker's load shows, with dashes for its CPU (${old.join(" | ")})`);
+  const c = await waitFor("cam-old listed", 5000, () => cardIs(page, "cam-old", "online"));
+  check(c.plan === "none" && c.cpu === "",
+    `an older device shows without CPU, and a malformed plan is ignored (plan ${c.plan})`);
+}
+
+/* The planner stops: its offline status, and its plans cleared (empty retained messages). */
+async function checkPlannerStops(page, planner) {
+  const exit = await stop(planner, 15000);
+  check(exit.code === 0, `p-1 stopped on SIGTERM with exit code 0 (${JSON.stringify(exit)})`);
+  await waitFor("p-1 marked offline", 10000, () =>
+    page.$('#planners tr[data-planner="p-1"][data-state="offline"][data-why="status"]'));
+  check(true, "p-1 marked offline by its status");
+  const c = await waitFor("cam-p's plan cleared", 10000, async () => {
+    const r = await readCard(page, "cam-p");
+    return r && r.plan === "cleared" ? r : null;
+  });
+  check(c.planSplit === "", "cam-p's plan shows as cleared once p-1 stopped");
+}
+
 async function devSetUp(args, browser) {
   const { port, wsPort } = await startDashboard(args.out);
   const where = listeners(wsPort);
@@ -195,6 +256,9 @@ async function devSetUp(args, browser) {
   const w = start("cloud-worker", bin("cloud-worker"), [...broker, "--worker-id", "w-1",
     "--threads", "2"], path.join(args.out, "worker.log"));
   await waitLine(w, /WORKER-READY/, 15000);
+  const planner = start("fleet-planner", bin("fleet-planner"), [...broker, "--planner-id", "p-1",
+    "--window", "1"], path.join(args.out, "planner.log"));
+  await waitLine(planner, /PLANNER-READY/, 15000);
 
   await onPage(browser, args.out, "dashboard", async (page, errors) => {
     await page.goto(`http://127.0.0.1:${wsPort}/`);
@@ -209,13 +273,31 @@ async function devSetUp(args, browser) {
     path.join(args.out, "cam-a.log"));
     const b = start("cam-b", bin("edge-agent"), ["6", "20", ...broker, "--device-id", "cam-b",
       "--rate", "25", "--slowdown", "20", "--window", "1"], path.join(args.out, "cam-b.log"));
+    start("cam-p", bin("edge-agent"), ["3", "10", ...broker, "--device-id", "cam-p", "--rate",
+      "20", "--window", "1"], path.join(args.out, "cam-p.log"));
     const agentsAt = Date.now();
-    for (const id of ["cam-a", "cam-b"])
+    for (const id of ["cam-a", "cam-b", "cam-p"])
       await waitFor(`${id} listed online with stats`, 15000, async () => {
         const c = await cardIs(page, id, "online");
         return c && c.samples >= 2;
       });
-    check(true, "the page lists cam-a and cam-b online");
+    check(true, "the page lists cam-a, cam-b and cam-p online");
+
+    await waitFor("p-1 listed online as leader", 15000, () =>
+      page.$('#planners tr[data-planner="p-1"][data-state="online"][data-role="leader"]'));
+    check(true, "the page lists planner p-1 online as the leader");
+    const planned = await waitFor("a plan for cam-p", 15000, async () => {
+      const c = await readCard(page, "cam-p");
+      return c && c.plan === "fresh" && /^\d+$/.test(c.planSplit) ? c : null;
+    });
+    check(true, `cam-p shows its planned split ${planned.planSplit} (pipeline/plan/cam-p)`);
+    const capacity = await waitFor("w-1's capacity", 10000, () => capacityShows(page, "w-1"));
+    check(true, `w-1 shows its capacity, ${capacity} CPU-s/s`);
+    const summary = await waitFor("the fleet's cloud CPU", 10000, async () => {
+      const text = await page.textContent("#summary");
+      return /cloud CPU \d+\.\d+ CPU-s\/s/.test(text) ? text : null;
+    });
+    check(true, `the fleet's cloud CPU shows (${summary})`);
 
     await checkChartMoves(page, args.out);
     await waitFor("cam-a's annotated frame", 10000, () => frameShows(page, "cam-a"));
@@ -236,7 +318,9 @@ async function devSetUp(args, browser) {
     check(true, "cam-b marked offline by its status");
     check(await cardIs(page, "cam-a", "online"), "cam-a still online");
     check(await page.$(workerOnline("w-1")), "w-1 still online");
+    await checkPlannerStops(page, planner);
     await shot(page, path.join(args.out, "dashboard-4-offline.png"));
+    await checkOlderMessages(page, port, args.out);
     check(errors.length === 0, `no errors in the page (${errors.join("; ")})`);
   });
 }
