@@ -64,17 +64,6 @@ char *plan_dump(const struct plan *p)
                           (json_int_t)p->issued_us, "ttl_ms", p->ttl_ms));
 }
 
-/* Copies the string member key of obj into dst (n bytes); false when absent, not a string or
- * too long. */
-static bool get_string(const json_t *obj, const char *key, char *dst, size_t n)
-{
-    const char *v = json_string_value(json_object_get(obj, key));
-    if (!v || strlen(v) >= n)
-        return false;
-    strcpy(dst, v);
-    return true;
-}
-
 static bool get_number(const json_t *obj, const char *key, double *v)
 {
     const json_t *j = json_object_get(obj, key);
@@ -105,13 +94,13 @@ static bool get_bool(const json_t *obj, const char *key, bool *v)
 static enum es_err plan_members(const json_t *obj, struct plan *p)
 {
     json_int_t split, issued, ttl;
-    if (!json_is_object(obj) || !get_string(obj, "device", p->device, sizeof p->device) ||
+    if (!json_is_object(obj) || !result_get_string(obj, "device", p->device, sizeof p->device) ||
         !get_integer(obj, "split", &split) ||
         !get_number(obj, "predicted_fps", &p->predicted_fps) ||
         !get_number(obj, "cloud_cpu_s", &p->cloud_cpu_s) ||
         !get_bool(obj, "goal_met", &p->goal_met) ||
-        !get_string(obj, "reason", p->reason, sizeof p->reason) ||
-        !get_string(obj, "planner", p->planner, sizeof p->planner) ||
+        !result_get_string(obj, "reason", p->reason, sizeof p->reason) ||
+        !result_get_string(obj, "planner", p->planner, sizeof p->planner) ||
         !get_integer(obj, "issued_us", &issued) || !get_integer(obj, "ttl_ms", &ttl))
         return ES_EFORMAT;
     if (split < 1 || split >= STATE_MAX_STAGES || !valid_ttl(ttl))
@@ -125,8 +114,8 @@ static enum es_err plan_members(const json_t *obj, struct plan *p)
 static enum es_err lease_members(const json_t *obj, struct lease *l)
 {
     json_int_t renewed, ttl;
-    if (!json_is_object(obj) || !get_string(obj, "planner", l->planner, sizeof l->planner) ||
-        !get_string(obj, "session", l->session, sizeof l->session) ||
+    if (!json_is_object(obj) || !result_get_string(obj, "planner", l->planner, sizeof l->planner) ||
+        !result_get_string(obj, "session", l->session, sizeof l->session) ||
         !get_bool(obj, "held", &l->held) || !get_integer(obj, "renewed_us", &renewed) ||
         !get_integer(obj, "ttl_ms", &ttl))
         return ES_EFORMAT;

@@ -121,6 +121,15 @@ enum es_err result_format(const json_t *app_fields, const struct result_meta *m,
     return err;
 }
 
+bool result_get_string(const json_t *obj, const char *key, char *dst, size_t n)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    if (!v || strlen(v) >= n)
+        return false;
+    strcpy(dst, v);
+    return true;
+}
+
 /* *v = obj[key] as an integer in lo..hi. */
 static enum es_err get_int(const json_t *obj, const char *key, json_int_t lo, json_int_t hi,
                            json_int_t *v)

@@ -63,6 +63,10 @@ enum es_err result_dump_into(const json_t *obj, char *buf, size_t cap, size_t *l
 enum es_err result_format(const json_t *app_fields, const struct result_meta *m, char *buf,
                           size_t cap, size_t *len);
 
+/* Copies obj[key], a string, into dst (n bytes, NUL-terminated); false, dst untouched, when it
+ * is missing, not a string or does not fit. For the strict parsers of the JSON messages. */
+bool result_get_string(const json_t *obj, const char *key, char *dst, size_t n);
+
 /* What the edge needs back from a result it receives. */
 struct result_info {
     char device[STATE_DEVICE_MAX + 1];

@@ -85,16 +85,6 @@ char *status_dump(const struct status_info *s)
     return text;
 }
 
-/* Copies obj[key], a string, into dst (n bytes); false when missing, not a string or too long. */
-static bool get_string(const json_t *obj, const char *key, char *dst, size_t n)
-{
-    const char *v = json_string_value(json_object_get(obj, key));
-    if (!v || strlen(v) >= n)
-        return false;
-    strcpy(dst, v);
-    return true;
-}
-
 static enum es_err parse_stages(const json_t *a, uint32_t *out)
 {
     if (!json_is_array(a) || json_array_size(a) >= STATE_MAX_STAGES)
@@ -133,10 +123,10 @@ static enum es_err parse_load(const json_t *obj, struct status_info *s)
 static enum es_err parse_object(const json_t *obj, struct status_info *s)
 {
     char state[16];
-    if (!json_is_object(obj) || !get_string(obj, "state", state, sizeof state) ||
-        !get_string(obj, "client", s->client, sizeof s->client) ||
-        !get_string(obj, "role", s->role, sizeof s->role) ||
-        !get_string(obj, "session", s->session, sizeof s->session))
+    if (!json_is_object(obj) || !result_get_string(obj, "state", state, sizeof state) ||
+        !result_get_string(obj, "client", s->client, sizeof s->client) ||
+        !result_get_string(obj, "role", s->role, sizeof s->role) ||
+        !result_get_string(obj, "session", s->session, sizeof s->session))
         return ES_EFORMAT;
     if (strcmp(state, "online") != 0 && strcmp(state, "offline") != 0)
         return ES_EFORMAT;
