@@ -63,7 +63,7 @@ struct item {
 };
 
 struct planner {
-    double utilization, margin;
+    double utilization, margin, smoothing;
     int64_t device_stale_us, worker_stale_us;
     struct dev **dev; /* sorted by id */
     size_t ndev, devcap;
@@ -85,14 +85,15 @@ struct planner *planner_new(const struct planner_config *cfg)
     struct planner_config c = {0};
     if (cfg)
         c = *cfg;
-    if (!(c.utilization >= 0 && c.utilization <= 1) || !num_ok(c.margin) || c.device_stale_us < 0 ||
-        c.worker_stale_us < 0)
+    if (!(c.utilization >= 0 && c.utilization <= 1) || !num_ok(c.margin) ||
+        !(c.smoothing >= 0 && c.smoothing <= 1) || c.device_stale_us < 0 || c.worker_stale_us < 0)
         return NULL;
     struct planner *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->utilization = c.utilization > 0 ? c.utilization : DEFAULT_UTILIZATION;
     p->margin = c.margin > 0 ? c.margin : DEFAULT_MARGIN;
+    p->smoothing = c.smoothing > 0 ? c.smoothing : 1;
     p->device_stale_us = c.device_stale_us > 0 ? c.device_stale_us : DEFAULT_STALE_US;
     p->worker_stale_us = c.worker_stale_us > 0 ? c.worker_stale_us : DEFAULT_STALE_US;
     return p;
@@ -198,9 +199,16 @@ static bool app_index(struct planner *p, const char *name, size_t *a)
     return true;
 }
 
-static void dev_copy(struct dev *d, const struct planner_device_report *r, size_t app,
-                     int64_t now_us)
+/* Takes a device's report; with smoothing below 1, the predicted fps at each split is a running
+ * mean over its windows (a split's first or lost prediction is taken as it comes), so that one
+ * noisy window on a loaded device does not move the plan. */
+static void dev_copy(struct dev *d, bool found, const struct planner_device_report *r, size_t app,
+                     int64_t now_us, double weight)
 {
+    double was[PLANNER_MAX_STAGES];
+    bool mean = found && weight < 1 && d->app == app && d->r.nstages == r->nstages;
+    if (mean)
+        memcpy(was, d->r.predicted_fps, sizeof was);
     strcpy(d->id, r->device);
     d->app = app;
     d->r = *r;
@@ -208,6 +216,9 @@ static void dev_copy(struct dev *d, const struct planner_device_report *r, size_
     d->r.app = NULL;
     for (unsigned k = r->nstages; k < PLANNER_MAX_STAGES; k++)
         d->r.predicted_fps[k] = d->r.stage_us[k] = 0;
+    for (unsigned k = 0; mean && k < r->nstages; k++)
+        if (was[k] > 0 && d->r.predicted_fps[k] > 0)
+            d->r.predicted_fps[k] = (1 - weight) * was[k] + weight * d->r.predicted_fps[k];
     d->seen_us = now_us;
 }
 
@@ -231,7 +242,7 @@ bool planner_device(struct planner *p, const struct planner_device_report *r, in
         p->dev[i] = d;
         p->ndev++;
     }
-    dev_copy(d, r, a, now_us);
+    dev_copy(d, found, r, a, now_us, p->smoothing);
     struct app_cost *ac = &p->app[a];
     ac->nstages = r->nstages;
     double x = r->cloud_us_per_result;

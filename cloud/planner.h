@@ -46,6 +46,8 @@
 struct planner_config {
     double utilization; /* share of the workers' capacity a plan may use, (0, 1]; 0 means 0.85 */
     double margin;      /* a goal is met at k when f(k) >= goal * (1 + margin); 0 means 0.10 */
+    double smoothing;   /* weight of a window's predicted fps in a device's running mean, (0, 1];
+                         * 0 means 1: the last window alone */
     int64_t device_stale_us; /* a device whose last stats are older is left out; 0 means 10 s */
     int64_t worker_stale_us; /* a worker whose last report is older is left out; 0 means 10 s */
 };

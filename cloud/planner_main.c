@@ -19,6 +19,7 @@ enum {
     OPT_TTL,
     OPT_UTILIZATION,
     OPT_MARGIN,
+    OPT_SMOOTHING,
 };
 
 struct planner_cli {
@@ -52,6 +53,8 @@ static void usage(FILE *out)
           "  --ttl-windows N   a plan holds N windows unless published again (default 2)\n"
           "  --utilization U   share of the workers' capacity a plan may use (default 0.85)\n"
           "  --margin M        a goal counts as met with this headroom (default 0.10)\n"
+          "  --smoothing W     weight of a device's last window in its running mean of\n"
+          "                    predicted fps (default 0.4; 1: the last window alone)\n"
           "  --log-level L     error, warn, info (default) or debug\n"
           "  --help            this text\n",
           out);
@@ -87,6 +90,10 @@ static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t
         if (cli_parse_double(arg, 0.001, 1, &o->planner.margin) != ES_OK)
             return cli_fail(why, whylen, "--margin must be a number in 0.001..1");
         return ES_OK;
+    case OPT_SMOOTHING:
+        if (cli_parse_double(arg, 0.01, 1, &o->planner.smoothing) != ES_OK)
+            return cli_fail(why, whylen, "--smoothing must be a number in 0.01..1");
+        return ES_OK;
     default:
         return cli_fail(why, whylen, "unknown option %d", opt);
     }
@@ -98,6 +105,7 @@ static void defaults(void *opts)
     c->f.group = "fleet";
     c->f.window_s = 3;
     c->f.ttl_windows = 2;
+    c->f.planner.smoothing = 0.4;
     char host[32] = "";
     gethostname(host, sizeof host - 1);
     snprintf(c->id_buf, sizeof c->id_buf, "planner-%s-%ld", host, (long)getpid());
@@ -120,6 +128,7 @@ static const struct option planner_options[] = {
     {"ttl-windows", required_argument, NULL, OPT_TTL},
     {"utilization", required_argument, NULL, OPT_UTILIZATION},
     {"margin", required_argument, NULL, OPT_MARGIN},
+    {"smoothing", required_argument, NULL, OPT_SMOOTHING},
     {NULL, 0, NULL, 0},
 };
 

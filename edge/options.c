@@ -35,6 +35,7 @@ enum {
     OPT_QUIET,
     OPT_THREADS,
     OPT_IMAGE_CODEC,
+    OPT_SATURATION,
 };
 
 void edge_usage(FILE *out)
@@ -66,6 +67,9 @@ void edge_usage(FILE *out)
           "  --image-codec C   how pictures travel at splits 1 and 2: raw (default), png\n"
           "                    (lossless) or jpeg[:Q] (lossy, quality 1..100, default 90)\n"
           "  --window SECONDS  measurement window (default 3)\n"
+          "  --saturation-rule on|off  automatic mode: when every worker serving the split\n"
+          "                    says it is saturated, a missed goal does not lower the split\n"
+          "                    (default on; off: the older policy, for comparisons)\n"
           "  --qos 0|1         QoS of stage payloads (default 1)\n"
           "  --sub-qos 0|1     QoS of the results and status subscriptions (default 1); 0 on\n"
           "                    a RabbitMQ 3.10 cluster, so the agent can move to another node\n"
@@ -97,6 +101,7 @@ static void defaults(void *opts)
     o->window_s = 3;
     o->qos = 1;
     o->sub_qos = 1;
+    o->saturation_rule = true;
     o->inflight = 32;
     o->result_timeout_s = 10;
     o->buffer_entries = 10000;
@@ -174,6 +179,11 @@ static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t
         if (cli_parse_long(arg, 0, 1, &l) != ES_OK)
             return cli_fail(why, whylen, "--sub-qos must be 0 or 1");
         o->sub_qos = (int)l;
+        return ES_OK;
+    case OPT_SATURATION:
+        if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+            return cli_fail(why, whylen, "--saturation-rule must be on or off");
+        o->saturation_rule = strcmp(arg, "on") == 0;
         return ES_OK;
     case OPT_SPLIT:
         o->split_arg = arg;
@@ -280,6 +290,7 @@ static const struct option edge_options[] = {
     {"window", required_argument, NULL, OPT_WINDOW},
     {"qos", required_argument, NULL, OPT_QOS},
     {"sub-qos", required_argument, NULL, OPT_SUB_QOS},
+    {"saturation-rule", required_argument, NULL, OPT_SATURATION},
     {"split", required_argument, NULL, OPT_SPLIT},
     {"goal", required_argument, NULL, OPT_GOAL},
     {"inflight", required_argument, NULL, OPT_INFLIGHT},

@@ -32,6 +32,7 @@ struct edge_opts {
     double window_s;                   /* measurement window */
     int qos;                           /* for stage payloads */
     int sub_qos;                       /* for the results and status subscriptions */
+    bool saturation_rule;              /* auto: saturated workers stop a lower split */
     unsigned inflight;                 /* frames in flight at most */
     double result_timeout_s;           /* longest wait for a result after one publish of a frame */
     const char *spool_dir;             /* NULL: the store-and-forward buffer is in memory */

@@ -88,7 +88,7 @@ static unsigned decide(struct agent *a, const struct stats *s, int64_t now, cons
         .nstage_us = a->app->nstages,
         .bytes_per_frame = s->bytes_per_frame,
         .publish_us = publish_us,
-        .cloud_saturated = s->costs && s->costs->cloud_saturated,
+        .cloud_saturated = a->o->saturation_rule && s->costs && s->costs->cloud_saturated,
     };
     double rest = publish_us; /* the local stages after the first, and the publish */
     for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {

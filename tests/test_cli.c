@@ -88,6 +88,7 @@ int main(void)
         {"edge-agent", "--spool", "", NULL},
         {"edge-agent", "--inflight", "5000", NULL},
         {"edge-agent", "--sub-qos", "2", NULL},
+        {"edge-agent", "--saturation-rule", "maybe", NULL},
         {"edge-agent", "--threads", "0", NULL},
     };
     for (size_t i = 0; i < sizeof bad_edge / sizeof bad_edge[0]; i++) {
@@ -106,6 +107,15 @@ int main(void)
     for (size_t i = 0; i < sizeof bad_worker / sizeof bad_worker[0]; i++) {
         CHECK_EQ_INT(run(bad_worker[i], err), 2);
         CHECK_EQ_INT(harness_count_lines(err, "cloud-worker:", &total), 1);
+        CHECK_EQ_INT(total, 1);
+    }
+    static const char *const bad_planner[][4] = {{"fleet-planner", "--smoothing", "0", NULL},
+                                                 {"fleet-planner", "--margin", "x", NULL},
+                                                 {"fleet-planner", "--window", "0", NULL},
+                                                 {"fleet-planner", "extra", NULL}};
+    for (size_t i = 0; i < sizeof bad_planner / sizeof bad_planner[0]; i++) {
+        CHECK_EQ_INT(run(bad_planner[i], err), 2);
+        CHECK_EQ_INT(harness_count_lines(err, "fleet-planner:", &total), 1);
         CHECK_EQ_INT(total, 1);
     }
     /* A spool directory that cannot be used: one line naming it, exit 1. */

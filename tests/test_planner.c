@@ -565,6 +565,32 @@ static void test_simulated_fleet(void)
     planner_free(p);
 }
 
+/* With smoothing, a device's predicted fps is a running mean over its windows, so one noisy
+ * window does not move its plan; without it, the last window alone decides. */
+static void test_smoothing(void)
+{
+    CHECK(planner_new(&(struct planner_config){.smoothing = 1.5}) == NULL);
+    for (int smooth = 0; smooth < 2; smooth++) {
+        struct planner *p = planner_new(&(struct planner_config){.smoothing = smooth ? 0.4 : 0});
+        double c[NST] = {0, 1000, 1000, 1000, 1000, 1000, 1000};
+        prime_costs(p, "ball", c, 0);
+        worker(p, "w1", 8, 0, true);
+        double f[NST] = {0, 30, 30, 30, 30, 30, 20};
+        struct planner_device_report r = report("cam-a", "ball", 14, 6, f);
+        CHECK(planner_device(p, &r, 0));
+        double g[NST] = {0, 30, 30, 30, 30, 30, 10}; /* one window on a busy device */
+        r = report("cam-a", "ball", 14, 6, g);
+        CHECK(planner_device(p, &r, 1000));
+        struct planner_choice out[1];
+        struct planner_summary sum;
+        CHECK_EQ_INT(planner_decide(p, 1000, out, 1, &sum), 1);
+        /* smoothed: 0.6 * 20 + 0.4 * 10 = 16 >= 14 * 1.1 at split 6; else 10 at 6, 30 at 5 */
+        CHECK_EQ_INT(out[0].split, smooth ? 6 : 5);
+        CHECK(fabs(out[0].predicted_fps - (smooth ? 16 : 30)) < EPS);
+        planner_free(p);
+    }
+}
+
 int main(void)
 {
     test_config_and_reports();
@@ -576,5 +602,6 @@ int main(void)
     test_manual_load();
     test_hysteresis();
     test_simulated_fleet();
+    test_smoothing();
     return check_exit();
 }
