@@ -17,6 +17,8 @@
 #define COST_ALPHA 0.3
 /* The split in force is kept while it costs at most this share over the cheapest meeting one. */
 #define KEEP_SLACK 0.10
+/* How long an fps measured at a split stands for that split. */
+#define MEASURED_KEEP_US 30000000
 /* Rounding allowance when a step is compared with the capacity left (CPU-seconds per second). */
 #define FIT_EPS 1e-9
 
@@ -36,6 +38,11 @@ struct dev {
     size_t app; /* index into planner.app */
     struct planner_device_report r;
     int64_t seen_us;
+    /* The fps it measured at each split over a whole window (a running mean), and when: a
+     * recent measurement wins over the device's model of that split. */
+    double measured_fps[PLANNER_MAX_STAGES];
+    int64_t measured_us[PLANNER_MAX_STAGES];
+    bool measured[PLANNER_MAX_STAGES];
 };
 
 struct worker {
@@ -207,6 +214,18 @@ static void dev_copy(struct dev *d, bool found, const struct planner_device_repo
 {
     double was[PLANNER_MAX_STAGES];
     bool mean = found && weight < 1 && d->app == app && d->r.nstages == r->nstages;
+    if (!found || d->app != app || d->r.nstages != r->nstages) {
+        memset(d->measured, 0, sizeof d->measured);
+    }
+    /* a device changes its split only at the end of a window, so the window's fps is the
+     * split's; a window with frames run on the device after all says little about the split */
+    unsigned k = r->split;
+    if (r->auto_mode && k < PLANNER_MAX_STAGES && r->fps > 0 && r->fallback == 0) {
+        bool had = d->measured[k] && now_us - d->measured_us[k] <= MEASURED_KEEP_US;
+        d->measured_fps[k] = had ? (1 - weight) * d->measured_fps[k] + weight * r->fps : r->fps;
+        d->measured_us[k] = now_us;
+        d->measured[k] = true;
+    }
     if (mean)
         memcpy(was, d->r.predicted_fps, sizeof was);
     strcpy(d->id, r->device);
@@ -369,14 +388,16 @@ static bool meets(const struct planner *p, const struct dev *d, double f)
 }
 
 /* f_d(k) for every split, its cloud load, and the device's notable splits. */
-static void slot_fill(const struct planner *p, struct slot *s, const struct dev *d)
+static void slot_fill(const struct planner *p, struct slot *s, const struct dev *d, int64_t now_us)
 {
     const double *c = p->app[d->app].model_us;
     memset(s, 0, sizeof *s);
     s->d = d;
     for (unsigned k = 1; k < d->r.nstages; k++) {
         double f = d->r.predicted_fps[k];
-        if (f <= 0 && k == d->r.split)
+        if (d->measured[k] && now_us - d->measured_us[k] <= MEASURED_KEEP_US)
+            f = d->measured_fps[k];
+        else if (f <= 0 && k == d->r.split)
             f = d->r.fps;
         if (d->r.rate > 0 && f > d->r.rate)
             f = d->r.rate;
@@ -596,7 +617,7 @@ size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *
     for (size_t i = 0; i < p->ndev; i++) {
         const struct dev *d = p->dev[i];
         if (d->r.auto_mode)
-            slot_fill(p, &p->slot[n++], d);
+            slot_fill(p, &p->slot[n++], d, now_us);
         else
             fixed += d->r.results_per_s * d->r.cloud_us_per_result / 1e6;
     }

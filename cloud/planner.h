@@ -68,6 +68,7 @@ struct planner_device_report {
     double bytes_per_frame;                   /* payload at split */
     double results_per_s;                     /* results from workers per second */
     double cloud_us_per_result;               /* measured cloud CPU of one of its results */
+    double fallback; /* frames of the window run on the device after all (no worker, late) */
 };
 
 /* One load report (or retained status) of one worker. */

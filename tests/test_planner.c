@@ -591,6 +591,35 @@ static void test_smoothing(void)
     }
 }
 
+/* The fps a device measured at a split (over a window with no frame run on the device after
+ * all) stands for that split for 30 s, over the device's own model of it. */
+static void test_measured_wins(void)
+{
+    struct planner *p = planner_new(NULL);
+    double c[NST] = {0, 1000, 1000, 1000, 1000, 1000, 1000};
+    prime_costs(p, "ball", c, 0);
+    double f[NST] = {0, 30, 30, 30, 30, 30, 6};
+    struct planner_device_report r = report("cam-a", "ball", 14, 6, f);
+    CHECK(planner_device(p, &r, 0));
+    double g[NST] = {0, 30, 30, 30, 30, 30, 20}; /* its model now says 20 at split 6 */
+    r = report("cam-a", "ball", 14, 1, g);
+    r.fallback = 3; /* a window with frames run here: not a measurement of split 1 */
+    r.fps = 2;
+    CHECK(planner_device(p, &r, 2000000));
+    worker(p, "w1", 8, 2000000, true);
+    struct planner_choice out[1];
+    struct planner_summary sum;
+    CHECK_EQ_INT(planner_decide(p, 2000000, out, 1, &sum), 1);
+    CHECK_EQ_INT(out[0].split, 1); /* 6 gave 6 fps: not taken; 1 meets the goal and is kept */
+    CHECK(out[0].goal_met);
+    r = report("cam-a", "ball", 14, 5, g);
+    CHECK(planner_device(p, &r, 40000000));
+    worker(p, "w1", 8, 40000000, true);
+    CHECK_EQ_INT(planner_decide(p, 40000000, out, 1, &sum), 1);
+    CHECK_EQ_INT(out[0].split, 6); /* the measurement is 40 s old: the model again */
+    planner_free(p);
+}
+
 int main(void)
 {
     test_config_and_reports();
@@ -603,5 +632,6 @@ int main(void)
     test_hysteresis();
     test_simulated_fleet();
     test_smoothing();
+    test_measured_wins();
     return check_exit();
 }
