@@ -22,8 +22,6 @@ trap 'stop_pids "${pids[@]}"; rm -rf "$run"' EXIT
 bench_services "$run" "$build"
 port=$BENCH_PORT
 
-# field NAME FILE: the value of NAME=... in the agent's EDGE-SUMMARY line.
-field() { grep -o "EDGE-SUMMARY.*" "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | tail -1; }
 
 # one LABEL ARGS...: one agent run; prints a table row and sets ROW_CLOUD (cloud ms per 1000).
 one() {
@@ -31,11 +29,11 @@ one() {
   shift
   "$build/bin/edge-agent" --host 127.0.0.1 --port "$port" --device-id bill --quiet \
     --frames "$frames" --rate "$rate" --threads 1 --window 1 "$@" 2>"$log" >/dev/null
-  cloud_us=$(field cloud_cpu_us "$log")
-  results=$(field results "$log")
-  dev_ms=$(field device_cpu_ms_per_s "$log")
-  fps=$(field edge_fps "$log")
-  split=$(field split "$log")
+  cloud_us=$(summary_field cloud_cpu_us "$log")
+  results=$(summary_field results "$log")
+  dev_ms=$(summary_field device_cpu_ms_per_s "$log")
+  fps=$(summary_field edge_fps "$log")
+  split=$(summary_field split "$log")
   ROW_CLOUD=$(awk -v c="$cloud_us" -v n="$results" 'BEGIN { printf "%.1f", n ? c / n : 0 }')
   printf '| %s | %s | %s | %s | %s | %s |' "$label" "$split" "$results" "$fps" "$dev_ms" "$ROW_CLOUD"
 }

@@ -98,7 +98,6 @@ done
 initial=$(grep -v '^J' "$fleet")
 joining=$(grep '^J' "$fleet")
 
-field() { grep -o "EDGE-SUMMARY.*" "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | tail -1; }
 
 # --- the per-split costs, measured against an unloaded cloud --------------------------------
 workers_up
@@ -106,14 +105,13 @@ profile=$run/profile.txt # "slowdown rate split fps cloud_us_per_frame"
 : >"$profile"
 types=$(awk '{ print $2, $3 }' "$fleet" | sort -u -n -k1,1 -k2,2)
 echo "measuring each device type's fps and cloud CPU per frame at splits 1..6 ($(echo "$types" | wc -l) types)" >&2
+# light types all at once, heavy ones four at a time: no batch saturates the workers
+batches=("$(echo "$types" | awk -v r="$hrate" '$2 != r { printf "%s %s;", $1, $2 }')")
+mapfile -t heavy < <(echo "$types" | awk -v r="$hrate" '$2 == r')
+for ((b = 0; b < ${#heavy[@]}; b += 4)); do
+  batches+=("$(printf '%s;' "${heavy[@]:b:4}")")
+done
 for k in 1 2 3 4 5 6; do
-  # light types all at once, heavy ones four at a time: no batch saturates the workers
-  mapfile -t batch_l < <(echo "$types" | awk -v r="$hrate" '$2 != r')
-  mapfile -t batch_h < <(echo "$types" | awk -v r="$hrate" '$2 == r')
-  batches=("${batch_l[*]/%/;}")
-  for ((b = 0; b < ${#batch_h[@]}; b += 4)); do
-    batches+=("$(printf '%s;' "${batch_h[@]:b:4}")")
-  done
   for batch in "${batches[@]}"; do
     ps=()
     while read -r s r; do
@@ -123,12 +121,12 @@ for k in 1 2 3 4 5 6; do
         --threads 1 --window "$window" --slowdown "$s" --slowdown-mode sleep --image-codec jpeg \
         "$k" 2>"$run/prof-$s-$r-$k.log" >/dev/null &
       ps+=($!)
-    done < <(echo "$batch" | tr ';' '\n' | sed 's/^ *//')
+    done < <(echo "$batch" | tr ';' '\n')
     wait "${ps[@]}"
   done
   while read -r s r; do
     log=$run/prof-$s-$r-$k.log
-    echo "$s $r $k $(field edge_fps "$log") $(field cloud_cpu_us_per_result "$log")" >>"$profile"
+    echo "$s $r $k $(summary_field edge_fps "$log") $(summary_field cloud_cpu_us_per_result "$log")" >>"$profile"
   done <<<"$types"
 done
 
@@ -207,9 +205,9 @@ report() {
   local policy=$1 lost=0 late=0 retried=0 f
   for f in "$run/$policy"-*.log; do
     local l t r2
-    l=$(field lost "$f")
-    t=$(field fallback "$f")
-    r2=$(field retried "$f")
+    l=$(summary_field lost "$f")
+    t=$(summary_field fallback "$f")
+    r2=$(summary_field retried "$f")
     [ -n "$l" ] || echo "fleet_bench: no summary in $f" >&2
     lost=$((lost + ${l:-0}))
     late=$((late + ${t:-0}))
@@ -260,13 +258,16 @@ report() {
 # measured fps reaches it, as in the live runs); capacity as the workers state it (read in the
 # last live run, or 1 CPU-s/s each), times the planner's utilization share (0.85).
 static_report() {
-  local cap1=${CAP1:-1} cap2=${CAP2:-1} p cap who
+  local both one p cap who name
+  both=$(awk -v a="${CAP1:-1}" -v b="${CAP2:-1}" 'BEGIN { print (a + b) * 0.85 }')
+  one=$(awk -v a="${CAP1:-1}" 'BEGIN { print a * 0.85 }')
   for p in 1 2 3 4; do
+    who=$(cat "$fleet") cap=$both
     case $p in
-    1) who=$initial name="start (24)" cap=$(awk -v a="$cap1" -v b="$cap2" 'BEGIN { print (a + b) * 0.85 }') ;;
-    2) who=$(cat "$fleet") name="8 join" ;;
-    3) who=$(cat "$fleet") name="w2 killed" cap=$(awk -v a="$cap1" 'BEGIN { print a * 0.85 }') ;;
-    4) who=$(cat "$fleet") name="w2 back" cap=$(awk -v a="$cap1" -v b="$cap2" 'BEGIN { print (a + b) * 0.85 }') ;;
+    1) who=$initial name="start (24)" ;;
+    2) name="8 join" ;;
+    3) name="w2 killed" cap=$one ;;
+    4) name="w2 back" ;;
     esac
     {
       echo "capacity $cap"
@@ -279,11 +280,14 @@ static_report() {
         echo
       done <<<"$who"
     } >"$run/static-$p.txt"
-    "$build/bin/static-best" <"$run/static-$p.txt" >"$run/static-$p.out" || true
-    # a goal met by static-best counts with the margin; sum the planned fps and cloud CPU
+    if ! "$build/bin/static-best" <"$run/static-$p.txt" >"$run/static-$p.out" 2>&1; then
+      printf '| static (offline) | %s | static-best: %s | | | | | |\n' "$name" "$(tail -1 "$run/static-$p.out")"
+      continue
+    fi
+    # sum what static-best planned: goals met (at the measured fps), fps and cloud CPU
     awk -v name="$name" '
       $1 != "static-best:" { n++; met += ($0 ~ /goal met/); f += $5; c += $7 }
-      END { printf "| static (offline) | %s | %d of %d | %.1f | %.3f | 0 | 0 |%s\n", name, met, n, f, c,
+      END { printf "| static (offline) | %s | %d of %d | %.1f | %.3f | - | - |%s\n", name, met, n, f, c,
             name == "start (24)" ? " - |" : " |" }' "$run/static-$p.out"
   done
 }

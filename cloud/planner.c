@@ -206,25 +206,26 @@ static bool app_index(struct planner *p, const char *name, size_t *a)
     return true;
 }
 
-/* Takes a device's report; with smoothing below 1, the predicted fps at each split is a running
+/* Takes a device's report. With smoothing below 1, the predicted fps at each split is a running
  * mean over its windows (a split's first or lost prediction is taken as it comes), so that one
- * noisy window on a loaded device does not move the plan. */
+ * noisy window on a loaded device does not move the plan; the fps measured at the split in force
+ * is kept (the same running mean) for slot_fill. */
 static void dev_copy(struct dev *d, bool found, const struct planner_device_report *r, size_t app,
                      int64_t now_us, double weight)
 {
     double was[PLANNER_MAX_STAGES];
-    bool mean = found && weight < 1 && d->app == app && d->r.nstages == r->nstages;
-    if (!found || d->app != app || d->r.nstages != r->nstages) {
+    bool same = found && d->app == app && d->r.nstages == r->nstages; /* its history applies */
+    bool mean = same && weight < 1;
+    if (!same)
         memset(d->measured, 0, sizeof d->measured);
-    }
     /* a device changes its split only at the end of a window, so the window's fps is the
      * split's; a window with frames run on the device after all says little about the split */
-    unsigned k = r->split;
-    if (r->auto_mode && k < PLANNER_MAX_STAGES && r->fps > 0 && r->fallback == 0) {
-        bool had = d->measured[k] && now_us - d->measured_us[k] <= MEASURED_KEEP_US;
-        d->measured_fps[k] = had ? (1 - weight) * d->measured_fps[k] + weight * r->fps : r->fps;
-        d->measured_us[k] = now_us;
-        d->measured[k] = true;
+    unsigned at = r->split;
+    if (r->auto_mode && at < PLANNER_MAX_STAGES && r->fps > 0 && r->fallback == 0) {
+        bool had = d->measured[at] && now_us - d->measured_us[at] <= MEASURED_KEEP_US;
+        d->measured_fps[at] = had ? (1 - weight) * d->measured_fps[at] + weight * r->fps : r->fps;
+        d->measured_us[at] = now_us;
+        d->measured[at] = true;
     }
     if (mean)
         memcpy(was, d->r.predicted_fps, sizeof was);

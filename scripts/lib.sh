@@ -158,6 +158,9 @@ alloc_per_frame() {
   ' "$dir/$who-$k-$n1.callers" "$dir/$who-$k-$n2.callers" | sort -rn
 }
 
+# summary_field NAME LOG: the value of NAME=... in the last EDGE-SUMMARY line of an agent's LOG.
+summary_field() { grep -o "EDGE-SUMMARY.*" "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | tail -1; }
+
 # stop_pids PID...: stops the processes, the last one given first (start order reversed, so an
 # edge agent stops before its worker and broker), and waits for each.
 stop_pids() {
