@@ -59,29 +59,35 @@ static json_t *stage_list(uint32_t stages)
     return a;
 }
 
+/* The status as a JSON object, or NULL when memory runs out. */
+static json_t *status_object(const struct status_info *s)
+{
+    json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:I}", "state", s->online ? "online" : "offline",
+                            "client", s->client, "role", s->role, "session", s->session, "since_us",
+                            (json_int_t)s->since_us);
+    bool ok = obj != NULL;
+    if (ok && s->has_stages && s->online)
+        ok = json_object_set_new(obj, "stages", stage_list(s->stages)) == 0;
+    if (ok && s->every_ms > 0 && s->online)
+        ok = json_object_set_new(obj, "every_ms", json_integer(s->every_ms)) == 0;
+    if (ok && s->has_load && s->online)
+        ok = put_load(obj, s);
+    if (!ok) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
 char *status_dump(const struct status_info *s)
 {
     if (!valid_info(s))
         return NULL;
-    json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:I}", "state", s->online ? "online" : "offline",
-                            "client", s->client, "role", s->role, "session", s->session, "since_us",
-                            (json_int_t)s->since_us);
-    if (obj && s->has_stages && s->online &&
-        json_object_set_new(obj, "stages", stage_list(s->stages)) != 0) {
-        json_decref(obj);
-        return NULL;
-    }
-    if (obj && s->every_ms > 0 && s->online &&
-        json_object_set_new(obj, "every_ms", json_integer(s->every_ms)) != 0) {
-        json_decref(obj);
-        return NULL;
-    }
-    if (obj && s->has_load && s->online && !put_load(obj, s)) {
-        json_decref(obj);
-        return NULL;
-    }
-    char *text = result_dump(obj);
+    json_frame_begin(); /* a worker restates its load now and then: only the text is malloc'd */
+    json_t *obj = status_object(s);
+    char *text = obj ? result_dump(obj) : NULL;
     json_decref(obj);
+    json_frame_end();
     return text;
 }
 
