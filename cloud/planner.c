@@ -17,6 +17,10 @@
 #define COST_ALPHA 0.3
 /* The split in force is kept while it costs at most this share over the cheapest meeting one. */
 #define KEEP_SLACK 0.10
+/* Plan inertia: the last plan stands while it fits within this much more of the capacity than a
+ * new plan may use, and counts a goal met at this share of the margin. */
+#define KEEP_UTILIZATION 0.10
+#define KEEP_MARGIN 0.5
 /* How long an fps measured at a split stands for that split. */
 #define MEASURED_KEEP_US 30000000
 /* Rounding allowance when a step is compared with the capacity left (CPU-seconds per second). */
@@ -38,6 +42,7 @@ struct dev {
     size_t app; /* index into planner.app */
     struct planner_device_report r;
     int64_t seen_us;
+    unsigned planned; /* the split of the last plan made for it; 0: none */
     /* The fps it measured at each split over a whole window (a running mean), and when: a
      * recent measurement wins over the device's model of that split. */
     double measured_fps[PLANNER_MAX_STAGES];
@@ -53,7 +58,7 @@ struct worker {
 
 /* A planned device's curve and where the plan puts it (scratch of planner_decide). */
 struct slot {
-    const struct dev *d;
+    struct dev *d;
     double f[PLANNER_MAX_STAGES];    /* f_d(k), frames per second */
     double load[PLANNER_MAX_STAGES]; /* f_d(k) * c_a(k), CPU-seconds per second */
     unsigned base;                   /* the cheapest usable split (f > 0); 0: none is usable */
@@ -76,6 +81,7 @@ struct planner {
     size_t ndev, devcap;
     struct slot *slot;  /* devcap entries */
     struct item *items; /* devcap entries */
+    unsigned *was, *now; /* devcap entries each: plan_inertia's two assignments */
     struct worker *wrk; /* sorted by id */
     size_t nwrk, wrkcap;
     struct app_cost *app;
@@ -115,6 +121,8 @@ void planner_free(struct planner *p)
     free(p->dev);
     free(p->slot);
     free(p->items);
+    free(p->was);
+    free(p->now);
     free(p->wrk);
     free(p->app);
     free(p);
@@ -178,6 +186,14 @@ static bool dev_reserve(struct planner *p)
     if (!items)
         return false;
     p->items = items;
+    unsigned *was = realloc(p->was, cap * sizeof *was);
+    if (!was)
+        return false;
+    p->was = was;
+    unsigned *now = realloc(p->now, cap * sizeof *now);
+    if (!now)
+        return false;
+    p->now = now;
     p->devcap = cap;
     return true;
 }
@@ -216,8 +232,10 @@ static void dev_copy(struct dev *d, bool found, const struct planner_device_repo
     double was[PLANNER_MAX_STAGES];
     bool same = found && d->app == app && d->r.nstages == r->nstages; /* its history applies */
     bool mean = same && weight < 1;
-    if (!same)
+    if (!same) {
         memset(d->measured, 0, sizeof d->measured);
+        d->planned = 0;
+    }
     /* a device changes its split only at the end of a window, so the window's fps is the
      * split's; a window with frames run on the device after all says little about the split */
     unsigned at = r->split;
@@ -389,7 +407,7 @@ static bool meets(const struct planner *p, const struct dev *d, double f)
 }
 
 /* f_d(k) for every split, its cloud load, and the device's notable splits. */
-static void slot_fill(const struct planner *p, struct slot *s, const struct dev *d, int64_t now_us)
+static void slot_fill(const struct planner *p, struct slot *s, struct dev *d, int64_t now_us)
 {
     const double *c = p->app[d->app].model_us;
     memset(s, 0, sizeof *s);
@@ -533,6 +551,62 @@ static void plan_keep(struct planner *p, size_t n, double *avail)
     }
 }
 
+/* The rule's figures of an assignment: goals met (at margin share m of the margin), cloud load,
+ * and the lowest f/goal of the devices whose goal it does not meet (1 if none). */
+struct tally {
+    size_t met;
+    double load, min_ratio;
+};
+
+static struct tally tally_of(const struct planner *p, size_t n, const unsigned *k, double m)
+{
+    struct tally t = {0, 0, 1};
+    for (size_t i = 0; i < n; i++) {
+        const struct slot *s = &p->slot[i];
+        double f = s->f[k[i]], goal = s->d->r.goal;
+        t.load += s->load[k[i]];
+        if (f > 0 && f >= goal * (1 + m * p->margin))
+            t.met++;
+        else if (goal > 0 && f / goal < t.min_ratio)
+            t.min_ratio = f / goal;
+    }
+    return t;
+}
+
+/* Plan inertia: the last plan (each device's last planned split; a new device's from the new
+ * plan) stands when it still fits, within KEEP_UTILIZATION more of the capacity, and is not worse
+ * by the rule: as many goals met (counting a goal met at KEEP_MARGIN of the margin), a minimum
+ * fps/goal and a cloud CPU within KEEP_SLACK of the new plan's. So measurement noise does not
+ * move a fleet, while an event (a worker lost or back, devices joining, a goal missed at the
+ * planned split) does. Returns whether it stood (the slots then hold it). */
+static bool plan_inertia(struct planner *p, size_t n, double avail_keep)
+{
+    unsigned *was = p->was, *now = p->now;
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        const struct slot *s = &p->slot[i];
+        unsigned k = s->d->planned;
+        now[i] = s->cur;
+        was[i] = k && k < s->d->r.nstages && s->f[k] > 0 ? k : s->cur;
+        any = any || was[i] != s->cur;
+    }
+    if (!any)
+        return false;
+    struct tally fresh = tally_of(p, n, now, 1), old = tally_of(p, n, was, KEEP_MARGIN);
+    if (old.load > avail_keep + FIT_EPS || old.met < fresh.met ||
+        (old.met == fresh.met && old.min_ratio < fresh.min_ratio * (1 - KEEP_SLACK)) ||
+        old.load > fresh.load * (1 + KEEP_SLACK) + FIT_EPS)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = &p->slot[i];
+        double f = s->f[was[i]];
+        s->cur = was[i];
+        s->met = f > 0 && f >= s->d->r.goal * (1 + KEEP_MARGIN * p->margin);
+        s->kept = true;
+    }
+    return true;
+}
+
 /* Without a worker report the cloud cannot be planned: the least cloud work that meets the
  * goal (the highest such split), else the fastest split. */
 static void plan_blind(struct planner *p, size_t n)
@@ -566,7 +640,7 @@ static void choice_fill(const struct slot *s, bool blind, struct planner_choice 
     c->predicted_fps = s->f[s->cur];
     c->cloud_cpu_s = s->load[s->cur];
     c->goal_met = s->met;
-    c->meetable = s->meet != 0;
+    c->meetable = s->meet != 0 || s->met; /* a kept plan's goal counts at a smaller margin */
     const char *why = NULL;
     if (!s->base)
         why = "no prediction: kept split";
@@ -597,7 +671,7 @@ static void summarize(const struct planner *p, size_t n, double capacity, double
     for (size_t i = 0; i < n; i++) {
         const struct slot *s = &p->slot[i];
         sum->goals_met += s->met;
-        sum->goals_meetable += s->meet != 0;
+        sum->goals_meetable += s->meet != 0 || s->met;
         sum->planned_cpu_s += s->load[s->cur];
         if (!s->met && slot_ratio(s) < sum->min_ratio)
             sum->min_ratio = slot_ratio(s);
@@ -616,11 +690,13 @@ size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *
         capacity += p->wrk[i].capacity_cpu_s;
     size_t n = 0;
     for (size_t i = 0; i < p->ndev; i++) {
-        const struct dev *d = p->dev[i];
-        if (d->r.auto_mode)
+        struct dev *d = p->dev[i];
+        if (d->r.auto_mode) {
             slot_fill(p, &p->slot[n++], d, now_us);
-        else
+        } else {
             fixed += d->r.results_per_s * d->r.cloud_us_per_result / 1e6;
+            d->planned = 0;
+        }
     }
     bool blind = p->nwrk == 0;
     if (blind) {
@@ -630,7 +706,10 @@ size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *
         plan_fund(p, n, &avail);
         plan_fill(p, n, &avail);
         plan_keep(p, n, &avail);
+        plan_inertia(p, n, (p->utilization + KEEP_UTILIZATION) * capacity - fixed);
     }
+    for (size_t i = 0; i < n; i++)
+        p->slot[i].d->planned = p->slot[i].cur;
     for (size_t i = 0; out && i < n && i < max; i++)
         choice_fill(&p->slot[i], blind, &out[i]);
     if (sum)

@@ -209,14 +209,16 @@ static void process(struct thread_ctx *c, const struct msg *m)
         return;
     }
     struct stage_io io = {.st = st};
-    int64_t cpu0 = clock_thread_cpu_us(), t0 = clock_mono_us();
+    int64_t cpu0 = clock_thread_cpu_us();
     enum es_err err = app_run(&io, k, st->app->nstages, NULL, NULL);
     int64_t cpu = clock_thread_cpu_us() - cpu0;
     fairq_charge(w->q, m->device, cpu, clock_mono_us());
     atomic_fetch_add(&w->stage_cpu_us, (unsigned long long)(cpu > 0 ? cpu : 0));
     c->stage_cpu_us = cpu > 0 ? cpu : 0;
-    if (w->o->slowdown > 1) /* an emulated slower machine: the stages took slowdown times as long */
-        clock_sleep_us((int64_t)((w->o->slowdown - 1) * (double)(clock_mono_us() - t0)));
+    /* An emulated slower machine: its stages need slowdown times the CPU (waits for a core on a
+     * shared machine are not stretched). */
+    if (w->o->slowdown > 1)
+        clock_sleep_us((int64_t)((w->o->slowdown - 1) * (double)c->stage_cpu_us));
     if (err == ES_OK) {
         /* Not published (the broker is away): the edge runs the frame itself after its
          * deadline (or, over AMQP, the broker hands it to a worker again), so the frame is

@@ -90,8 +90,10 @@ static void frame_step(struct agent *a, enum es_err ferr)
     struct stage_io io = {.st = st};
     a->slow.st = st;
     enum es_err err = ferr;
-    if (err == ES_OK)
+    if (err == ES_OK) {
+        stage_slowdown_start(&a->slow);
         err = app_run(&io, 1, a->split, stage_slowdown_hook, &a->slow);
+    }
     if (err == ES_OK) {
         accounts_add_captured(a->acc, st->stage_us, a->split);
         err = a->tp ? agent__offload(a) : emit_local(a, &io);

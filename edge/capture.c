@@ -49,18 +49,26 @@ struct capture {
     bool quit; /* capture_free, or a first stage reached the end: stop now */
 };
 
+void stage_slowdown_start(struct stage_slowdown *s)
+{
+    s->cpu_mark_us = clock_thread_cpu_us();
+}
+
 void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us)
 {
     struct stage_slowdown *s = arg;
+    int64_t cpu_now = clock_thread_cpu_us(), cpu = cpu_now - s->cpu_mark_us;
+    s->cpu_mark_us = cpu_now;
     if (s->factor <= 1)
         return;
-    int64_t extra = (int64_t)((s->factor - 1) * (double)took_us);
+    int64_t extra = (int64_t)((s->factor - 1) * (double)(cpu > 0 ? cpu : 0));
     if (s->sleep) {
         clock_sleep_us(extra);
-        atomic_fetch_add(&s->slept_us, extra > 0 ? extra : 0);
+        atomic_fetch_add(&s->slept_us, extra);
     } else {
         clock_spin_us(extra);
     }
+    s->cpu_mark_us = clock_thread_cpu_us(); /* the next stage starts now */
     if (stage < STATE_MAX_STAGES && s->st)
         s->st->stage_us[stage] = (uint32_t)(took_us + extra);
 }
@@ -96,6 +104,7 @@ static enum es_err first_stage(struct capture *c, struct state *st, struct sourc
     slow->sleep = c->cfg.slowdown && c->cfg.slowdown->sleep;
     slow->st = st;
     struct stage_io io = {.st = st, .source = src};
+    stage_slowdown_start(slow);
     enum es_err err = app_run(&io, 0, 1, stage_slowdown_hook, slow);
     json_decref(io.result); /* the first stage is never the last one: both stay NULL */
     free(io.jpeg);

@@ -48,10 +48,17 @@ struct stage_slowdown {
     struct state *st;         /* the frame whose stages are timed */
     bool sleep;               /* sleep the extra time instead of spinning */
     _Atomic int64_t slept_us; /* the extra time slept so far (any thread may read it) */
+    int64_t cpu_mark_us;      /* this thread's CPU time when the current stage started */
 };
 
-/* The hook (arg: a struct stage_slowdown): stretches the stage's time took_us to factor times
- * as long, spinning (the device's CPU spends it) or sleeping (counted in slept_us). */
+/* Call before app_run with stage_slowdown_hook, on the thread that runs the stages. */
+void stage_slowdown_start(struct stage_slowdown *s);
+
+/* The hook (arg: a struct stage_slowdown): a CPU factor times slower would have needed factor
+ * times the CPU time the stage took on this thread, so the hook adds (factor - 1) times that,
+ * spinning (the device's CPU spends it) or sleeping (counted in slept_us). Waits for a core on a
+ * shared machine are not stretched. The stage's time (st->stage_us) is its wall time plus the
+ * extra. */
 void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us);
 
 /* The factor of slowdown s in force now for a run that started at start_us (monotonic): 1 when

@@ -41,6 +41,7 @@ static enum es_err finish_here(struct agent *a, struct state *st)
     json_frame_begin(); /* the frame's JSON values live until its end */
     struct stage_io io = {.st = st};
     a->slow.st = st; /* the device runs these stages: as slow as the others */
+    stage_slowdown_start(&a->slow);
     enum es_err err = app_run(&io, st->split, a->app->nstages, stage_slowdown_hook, &a->slow);
     if (err == ES_OK)
         err = emit_here(a, st, &io);

@@ -620,6 +620,64 @@ static void test_measured_wins(void)
     planner_free(p);
 }
 
+/* Plan inertia: two devices of which the cloud can fund one. Noise that makes the other the
+ * cheaper one to fund does not swap them; losing capacity moves both up, and its return funds
+ * one again. */
+static void test_inertia(void)
+{
+    struct planner *p = make(0.85);
+    double c[NST] = {0, 20000, 15000, 10000, 5000, 2000, 1000};
+    prime_costs(p, "ball", c, 0);
+    double fa[NST] = {0, 11.5, 11.5, 11.5, 6, 6, 6}, fb[NST] = {0, 12, 12, 12, 6, 6, 6};
+    struct planner_choice out[2];
+    struct planner_summary sum;
+    int64_t now = 0;
+    struct planner_device_report a = report("cam-a", "ball", 10, 6, fa);
+    struct planner_device_report b = report("cam-b", "ball", 10, 6, fb);
+    CHECK(planner_device(p, &a, now));
+    CHECK(planner_device(p, &b, now));
+    worker(p, "w1", 0.2, now, true); /* 0.17 for the plan: one device at split 3 (0.12) */
+    CHECK_EQ_INT(planner_decide(p, now, out, 2, &sum), 2);
+    CHECK_EQ_INT(sum.goals_met, 1);
+    CHECK_EQ_INT(out[0].split, 3); /* cam-a: the cheaper goal to fund (11.5 fps against 12) */
+    CHECK_EQ_INT(out[1].split, 6);
+    for (int w = 1; w <= 6; w++) { /* now cam-b is the cheaper one, every other window */
+        now = w * 2 * SEC;
+        fa[3] = w % 2 ? 12.4 : 11.5;
+        a = report("cam-a", "ball", 10, 3, fa);
+        b = report("cam-b", "ball", 10, 6, fb);
+        CHECK(planner_device(p, &a, now));
+        CHECK(planner_device(p, &b, now));
+        worker(p, "w1", w % 2 ? 0.19 : 0.2, now, true);
+        planner_decide(p, now, out, 2, &sum);
+        CHECK_EQ_INT(out[0].split, 3);
+        CHECK_EQ_INT(out[1].split, 6);
+        CHECK(out[0].goal_met);
+        if (w % 2) /* a new plan would fund cam-b */
+            CHECK(strcmp(out[0].reason, "goal met, kept split") == 0);
+    }
+    now += 2 * SEC;
+    worker(p, "w1", 0.1, now, true); /* a worker lost: neither goal can be funded */
+    planner_decide(p, now, out, 2, &sum);
+    CHECK_EQ_INT(out[0].split, 6);
+    CHECK_EQ_INT(out[1].split, 6);
+    CHECK_EQ_INT(sum.goals_met, 0);
+    now += 2 * SEC;
+    worker(p, "w1", 0.2, now, true); /* back: one is funded again */
+    planner_decide(p, now, out, 2, &sum);
+    CHECK_EQ_INT(sum.goals_met, 1);
+    CHECK_EQ_INT(out[0].split + out[1].split, 9);
+    now += 2 * SEC;
+    double fast[NST] = {0, 12.4, 12.4, 12.4, 12, 12, 6}; /* cam-a now meets its goal at split 5 */
+    a = report("cam-a", "ball", 10, out[0].split, fast);
+    CHECK(planner_device(p, &a, now));
+    planner_decide(p, now, out, 2, &sum);
+    CHECK_EQ_INT(sum.goals_met, 2); /* a better plan is taken at once */
+    CHECK_EQ_INT(out[0].split, 5);
+    CHECK_EQ_INT(out[1].split, 3);
+    planner_free(p);
+}
+
 int main(void)
 {
     test_config_and_reports();
@@ -633,5 +691,6 @@ int main(void)
     test_simulated_fleet();
     test_smoothing();
     test_measured_wins();
+    test_inertia();
     return check_exit();
 }
