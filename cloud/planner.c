@@ -79,10 +79,10 @@ struct planner {
     int64_t device_stale_us, worker_stale_us;
     struct dev **dev; /* sorted by id */
     size_t ndev, devcap;
-    struct slot *slot;  /* devcap entries */
-    struct item *items; /* devcap entries */
+    struct slot *slot;   /* devcap entries */
+    struct item *items;  /* devcap entries */
     unsigned *was, *now; /* devcap entries each: plan_inertia's two assignments */
-    struct worker *wrk; /* sorted by id */
+    struct worker *wrk;  /* sorted by id */
     size_t nwrk, wrkcap;
     struct app_cost *app;
     size_t napp, appcap;
