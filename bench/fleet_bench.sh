@@ -20,8 +20,8 @@
 # from the per-split costs measured first: each device type's fps at each split 1..6 and the
 # cloud CPU per frame there, against an unloaded cloud).
 #
-# Per policy and phase it prints: goals met (mean fps of a device's last 3 windows of the phase
-# at or above its goal), the sum of those fps, the cloud CPU per second (the devices' own
+# Per policy and phase it prints: goals met (mean fps of a device's last 3 whole windows of the
+# phase at or above its goal; the short window an agent reports as it stops is left out), the sum of those fps, the cloud CPU per second (the devices' own
 # cloud_cpu_ms_per_s, summed), split changes in the phase, and the windows until the last split
 # change after the event (">N": still changing in the last 3 windows). Per policy: frames lost,
 # frames run on the device after their deadline ("late"), and frames published twice.
@@ -213,10 +213,10 @@ report() {
     late=$((late + ${t:-0}))
     retried=$((retried + ${r2:-0}))
   done
-  jq -r 'select(.m.device != null) | [.t, .m.device, .m.split, .m.fps, (.m.goal // 0), (.m.cloud_cpu_ms_per_s // 0)] | @tsv' \
+  jq -r --argjson w "$window" 'select(.m.device != null and .m.window_s >= $w / 2) | [.t, .m.device, .m.split, .m.fps, (.m.goal // 0), (.m.cloud_cpu_ms_per_s // 0)] | @tsv' \
     "$run/$policy.stats" |
     awk -v ev="${events[*]}" -v w="$window" -v pol="$policy" -v lost="$lost" -v late="$late" \
-      -v retried="$retried" '
+      -v retried="$retried" -v metfile="$run/$policy.met" '
     BEGIN {
       ne = split(ev, e, " ")
       names[1] = "start (24)"; names[2] = "8 join"; names[3] = "w2 killed"; names[4] = "w2 back"
@@ -239,6 +239,7 @@ report() {
           for (k = from; k <= m; k++) { f += fps[p, d, k]; cc += cpu[p, d, k] }
           f /= (m - from + 1); cc /= (m - from + 1)
           met += f >= goal[d]; sum += f; c += cc
+          if (f >= goal[d]) print p, d > metfile
         }
         len = (e[p + 1] - e[p]) / w
         if (!(p in lastchange)) settle = 0
@@ -292,6 +293,89 @@ static_report() {
   done
 }
 
+# static_live: the best static assignment of each phase, run: that phase's devices in manual mode
+# at the splits static-best gave them, against both workers (w1 alone in phase 3), for the
+# phase's length, from a fresh start (no event to recover from). One row per phase, as report.
+static_live() {
+  local p id k s r g secs name a rec sub lost=0 late=0 retried=0 f v rows=$run/static-live.rows
+  : >"$run/static.met"
+  : >"$rows"
+  for p in 1 2 3 4; do
+    grep -q '^static-best: goals met' "$run/static-$p.out" 2>/dev/null || continue
+    if [ "$p" = 3 ]; then
+      kill -KILL "$w2" 2>/dev/null || true
+      wait "$w2" 2>/dev/null || true
+    else
+      workers_up
+    fi
+    clear_retained
+    rec=$run/static-$p.stats
+    mosquitto_sub -h 127.0.0.1 -p "$port" -t 'pipeline/stats/+' -F '{"t":%U,"m":%p}' >"$rec" &
+    sub=$!
+    pids+=("$sub")
+    agents=()
+    while read -r id _ k _; do
+      read -r _ s r g < <(grep "^$id " "$fleet")
+      "$build/bin/edge-agent" --host 127.0.0.1 --port "$port" --device-id "$id" --quiet \
+        --rate "$r" --threads 1 --window "$window" --slowdown "$s" --slowdown-mode sleep \
+        --image-codec jpeg "$k" 2>"$run/static-$p-$id.log" >/dev/null &
+      agents+=($!)
+    done < <(grep -v '^static-best:' "$run/static-$p.out")
+    secs=$phase
+    [ "$p" != 1 ] || secs=$first
+    sleep "$secs"
+    kill -INT "${agents[@]}" 2>/dev/null || true
+    for a in "${agents[@]}"; do
+      timeout 30 tail --pid="$a" -f /dev/null || kill -KILL "$a" 2>/dev/null || true
+    done
+    agents=()
+    kill "$sub" 2>/dev/null || true
+    wait "$sub" 2>/dev/null || true
+    for f in "$run/static-$p"-*.log; do
+      v=$(summary_field lost "$f")
+      [ -n "$v" ] || echo "fleet_bench: no summary in $f" >&2
+      lost=$((lost + ${v:-0}))
+      v=$(summary_field fallback "$f")
+      late=$((late + ${v:-0}))
+      v=$(summary_field retried "$f")
+      retried=$((retried + ${v:-0}))
+    done
+    case $p in
+    1) name="start (24)" ;; 2) name="8 join" ;; 3) name="w2 killed" ;; 4) name="w2 back" ;;
+    esac
+    jq -r --argjson w "$window" 'select(.m.device != null and .m.window_s >= $w / 2) | [.m.device, .m.fps, (.m.cloud_cpu_ms_per_s // 0)] | @tsv' "$rec" |
+      awk -v p="$p" -v name="$name" -v fleet="$fleet" -v metfile="$run/static.met" '
+        BEGIN { while ((getline l < fleet) > 0) { split(l, x, " "); goal[x[1]] = x[4] } }
+        { d = $1; n[d]++; fps[d, n[d]] = $2; cpu[d, n[d]] = $3 }
+        END {
+          for (d in n) {
+            m = n[d]; from = m > 3 ? m - 2 : 1; f = 0; cc = 0
+            for (k = from; k <= m; k++) { f += fps[d, k]; cc += cpu[d, k] }
+            f /= (m - from + 1); cc /= (m - from + 1)
+            devn++; sum += f; c += cc
+            if (f >= goal[d]) { met++; print p, d >> metfile }
+          }
+          printf "| static (live) | %s | %d of %d | %.1f | %.3f | 0 | 0 |", name, met, devn, sum, c / 1000
+        }' >>"$rows"
+    if [ "$p" = 1 ]; then echo " @TOTALS@ |" >>"$rows"; else echo " |" >>"$rows"; fi
+  done
+  sed "s|@TOTALS@|$lost / $late / $retried|" "$rows"
+}
+
+# compare POLICY: per phase, how many of the goals the static assignment met live POLICY met.
+compare() {
+  [ -s "$run/static.met" ] && [ -f "$run/$1.met" ] || return 0
+  awk -v pol="$1" '
+    FILENAME == ARGV[1] { want[$1, $2] = 1; n[$1]++; next }
+    ($1, $2) in want { got[$1]++ }
+    END {
+      names[1] = "start"; names[2] = "8 join"; names[3] = "w2 killed"; names[4] = "w2 back"
+      printf "%s meets, of the goals the static assignment met live:", pol
+      for (p = 1; p <= 4; p++) printf " %s %d of %d;", names[p], got[p] + 0, n[p] + 0
+      printf "\n"
+    }' "$run/static.met" "$run/$1.met"
+}
+
 echo "broker, 2 workers (--threads 1 --slowdown $wslow), window ${window} s, phases ${first}+${phase}x3 s; nproc $(nproc)"
 echo
 echo "Measured per-split costs (one agent per type, unloaded cloud): fps at splits 1..6 | cloud CPU per frame, us"
@@ -309,9 +393,15 @@ echo "|---|---|---|---|---|---|---|---|"
 for policy in $policies; do
   if [ "$policy" = static ]; then
     static_report
+    echo "running the static assignment live" >&2
+    static_live
     continue
   fi
   echo "running policy $policy" >&2
   live_run "$policy"
   report "$policy"
+done
+echo
+for policy in $policies; do
+  [ "$policy" = static ] || compare "$policy"
 done

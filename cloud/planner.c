@@ -21,6 +21,11 @@
  * new plan may use, and counts a goal met at this share of the margin. */
 #define KEEP_UTILIZATION 0.10
 #define KEEP_MARGIN 0.5
+/* ... and a new plan must raise the lowest fps/goal by this share to replace it. */
+#define KEEP_RATIO 0.25
+/* A goal the last plan funded is funded again before others up to this much cheaper, so a
+ * replanning (a device joined, a worker left) moves few of the devices it does not need to. */
+#define KEEP_FUND 0.25
 /* How long an fps measured at a split stands for that split. */
 #define MEASURED_KEEP_US 30000000
 /* Rounding allowance when a step is compared with the capacity left (CPU-seconds per second). */
@@ -319,8 +324,13 @@ bool planner_worker(struct planner *p, const struct planner_worker_report *r, in
         p->nwrk++;
         strcpy(p->wrk[i].id, r->worker);
     }
-    p->wrk[i].capacity_cpu_s = r->capacity_cpu_s;
-    p->wrk[i].seen_us = now_us;
+    /* the same running mean as a device's fps: a worker's stated capacity moves with the share
+     * of a core it got, period by period */
+    struct worker *w = &p->wrk[i];
+    w->capacity_cpu_s =
+        found ? (1 - p->smoothing) * w->capacity_cpu_s + p->smoothing * r->capacity_cpu_s
+              : r->capacity_cpu_s;
+    w->seen_us = now_us;
     return true;
 }
 
@@ -401,6 +411,18 @@ static void app_models(struct planner *p)
             p->app[a].model_us[k] = cost_at(&p->app[a], p->app[a].fastest_us, k);
 }
 
+/* Whether the planner knows the device at a split other than its own: its policy's prediction,
+ * or an fps it measured there. A device's first window has neither; its own policy then moves it
+ * (it is not planned until the next window, instead of being held at its first split). */
+static bool knows_other_splits(const struct dev *d, int64_t now_us)
+{
+    for (unsigned k = 1; k < d->r.nstages; k++)
+        if (k != d->r.split && (d->r.predicted_fps[k] > 0 ||
+                                (d->measured[k] && now_us - d->measured_us[k] <= MEASURED_KEEP_US)))
+            return true;
+    return false;
+}
+
 static bool meets(const struct planner *p, const struct dev *d, double f)
 {
     return f > 0 && f >= d->r.goal * (1 + p->margin);
@@ -479,13 +501,20 @@ static void plan_fund(struct planner *p, size_t n, double *avail)
     for (size_t i = 0; i < n; i++) {
         struct slot *s = &p->slot[i];
         *avail -= s->load[s->cur];
-        if (s->meet && !s->met)
-            heap_push(h, &m, (struct item){s->load[s->meet] - s->load[s->base], i});
+        if (!s->meet || s->met)
+            continue;
+        unsigned was = s->d->planned;
+        bool funded = was && was < s->d->r.nstages && was != s->base && meets(p, s->d, s->f[was]);
+        double key = s->load[s->meet] - s->load[s->base];
+        heap_push(h, &m, (struct item){funded ? key * (1 - KEEP_FUND) : key, i});
     }
-    while (m > 0 && h[0].key <= *avail + FIT_EPS) {
+    while (m > 0) {
         struct item top = heap_pop(h, &m);
         struct slot *s = &p->slot[top.i];
-        *avail -= top.key;
+        double cost = s->load[s->meet] - s->load[s->base];
+        if (cost > *avail + FIT_EPS)
+            continue; /* a cheaper one further down may still fit */
+        *avail -= cost;
         s->cur = s->meet;
         s->met = true;
     }
@@ -575,10 +604,11 @@ static struct tally tally_of(const struct planner *p, size_t n, const unsigned *
 
 /* Plan inertia: the last plan (each device's last planned split; a new device's from the new
  * plan) stands when it still fits, within KEEP_UTILIZATION more of the capacity, and is not worse
- * by the rule: as many goals met (counting a goal met at KEEP_MARGIN of the margin), a minimum
- * fps/goal and a cloud CPU within KEEP_SLACK of the new plan's. So measurement noise does not
- * move a fleet, while an event (a worker lost or back, devices joining, a goal missed at the
- * planned split) does. Returns whether it stood (the slots then hold it). */
+ * by the rule: as many goals met (counting a goal met at KEEP_MARGIN of the margin), and when it
+ * meets no more, a minimum fps/goal within KEEP_RATIO and a cloud CPU within KEEP_SLACK of the
+ * new plan's. So measurement
+ * noise does not move a fleet, while an event (a worker lost or back, devices joining, a goal
+ * missed at the planned split) does. Returns whether it stood (the slots then hold it). */
 static bool plan_inertia(struct planner *p, size_t n, double avail_keep)
 {
     unsigned *was = p->was, *now = p->now;
@@ -593,16 +623,18 @@ static bool plan_inertia(struct planner *p, size_t n, double avail_keep)
     if (!any)
         return false;
     struct tally fresh = tally_of(p, n, now, 1), old = tally_of(p, n, was, KEEP_MARGIN);
+    bool tie = old.met == fresh.met; /* then the lower priorities of the rule decide */
     if (old.load > avail_keep + FIT_EPS || old.met < fresh.met ||
-        (old.met == fresh.met && old.min_ratio < fresh.min_ratio * (1 - KEEP_SLACK)) ||
-        old.load > fresh.load * (1 + KEEP_SLACK) + FIT_EPS)
+        (tie && old.min_ratio < fresh.min_ratio * (1 - KEEP_RATIO)) ||
+        (tie && old.load > fresh.load * (1 + KEEP_SLACK) + FIT_EPS))
         return false;
     for (size_t i = 0; i < n; i++) {
         struct slot *s = &p->slot[i];
         double f = s->f[was[i]];
+        if (s->cur != was[i])
+            s->kept = true;
         s->cur = was[i];
         s->met = f > 0 && f >= s->d->r.goal * (1 + KEEP_MARGIN * p->margin);
-        s->kept = true;
     }
     return true;
 }
@@ -691,7 +723,7 @@ size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *
     size_t n = 0;
     for (size_t i = 0; i < p->ndev; i++) {
         struct dev *d = p->dev[i];
-        if (d->r.auto_mode) {
+        if (d->r.auto_mode && knows_other_splits(d, now_us)) {
             slot_fill(p, &p->slot[n++], d, now_us);
         } else {
             fixed += d->r.results_per_s * d->r.cloud_us_per_result / 1e6;

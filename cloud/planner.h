@@ -14,9 +14,12 @@
  * the cloud does more there), else the cost of the nearest measured higher split plus the stage
  * times in between (the fastest device's), plus a per-message prior when nothing was measured.
  * So the device loads the cloud with f_d(k) * c_a(k) CPU-microseconds per second. The cloud's
- * capacity C is the sum of the online workers' capacities (CPU-seconds per second), times the
- * utilization the plan may use (0.85 by default). Devices in manual mode load the cloud with
- * what they measured (results per second times their per-result cloud CPU).
+ * capacity C is the sum of the online workers' capacities (CPU-seconds per second; each a running
+ * mean over its reports, with the devices' smoothing weight), times the utilization the plan may
+ * use (0.85 by default). Devices in manual mode load the cloud with
+ * what they measured (results per second times their per-result cloud CPU), and so does a device
+ * in automatic mode known at its own split only (its first window: no prediction for another
+ * split, none measured there), which is left to its own policy until it is.
  *
  * The rule, in order of priority:
  *  1. most goals met: a goal counts as met at k when f_d(k) >= goal * (1 + margin);
@@ -24,12 +27,21 @@
  *  3. then the least total cloud CPU.
  * Every device starts at its cheapest split (least f*c). Funding device d's goal costs the
  * difference between its cheapest split meeting the goal and its cheapest split; the goals are
- * funded cheapest first while the capacity lasts (which maximizes the number met). The capacity
- * left then goes, a step at a time, to the unmet device with the lowest f/goal, moving it to its
- * next faster split; a device that cannot step (no faster split, or the step does not fit) keeps
- * its split and the next lowest goes on, until no step fits. A device keeps the split in force when
- * that meets its goal at no more than 10% over the cheapest split that does, so that measurement
- * noise does not move it. */
+ * funded cheapest first while the capacity lasts (which maximizes the number met; a goal the last
+ * plan funded counts 25% cheaper, so that a replanning moves few devices it need not move). The
+ * capacity left then goes, a step at a time, to the unmet device with the lowest f/goal, moving it
+ * to its next faster split; a device that cannot step (no faster split, or the step does not fit)
+ * keeps its split and the next lowest goes on, until no step fits. A device keeps the split in
+ * force when that meets its goal at no more than 10% over the cheapest split that does, so that
+ * measurement noise does not move it.
+ *
+ * Plan inertia: the last plan as a whole stands (each device's last planned split, a new device
+ * at the new plan's) while it fits within utilization + 0.1 of the capacity and is not worse than
+ * the new plan by the rule: as many goals met (a goal counting as met at half the margin), and
+ * when it meets no more, a minimum f/goal at least 75% of the new plan's and a cloud CPU at most
+ * 10% over it. So noise does
+ * not move the fleet, and an event (a worker lost or back, devices joining or leaving, a goal
+ * missed at the planned split) does. */
 #ifndef ES_PLANNER_H
 #define ES_PLANNER_H
 
