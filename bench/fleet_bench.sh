@@ -18,13 +18,16 @@
 # "rule" (each device with the saturation rule), "planner" (a fleet-planner leads) and "static"
 # (the best static assignment, computed offline by static-best, exactly by dynamic programming,
 # from the per-split costs measured first: each device type's fps at each split 1..6 and the
-# cloud CPU per frame there, against an unloaded cloud).
+# cloud CPU per frame there, against an unloaded cloud). The static assignment is also run live:
+# per phase, that phase's devices in manual mode at its splits, from a fresh start.
 #
 # Per policy and phase it prints: goals met (mean fps of a device's last 3 whole windows of the
-# phase at or above its goal; the short window an agent reports as it stops is left out), the sum of those fps, the cloud CPU per second (the devices' own
-# cloud_cpu_ms_per_s, summed), split changes in the phase, and the windows until the last split
-# change after the event (">N": still changing in the last 3 windows). Per policy: frames lost,
-# frames run on the device after their deadline ("late"), and frames published twice.
+# phase at or above its goal; the short window an agent reports as it stops is left out), the
+# sum of those fps, the cloud CPU per second (the devices' own cloud_cpu_ms_per_s, summed), split
+# changes in the phase, and the windows until the last split change after the event (">N": still
+# changing in the last 3 windows). Per policy: frames lost, frames run on the device after their
+# deadline ("late"), and frames published twice. Last, per live policy, how many of the goals the
+# static assignment met live it met too, per phase.
 #
 # Usage: bench/fleet_bench.sh
 #   env: WINDOW (2), FIRST (36), PHASE (26), WSLOW (14), HRATE (12), LRATE (6), LGOAL (5),

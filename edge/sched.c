@@ -24,6 +24,8 @@ struct sched {
     struct sched_config cfg;
     unsigned split;
     bool unreachable;
+    bool short_of_goal; /* the last full window's fps was below the goal by more than the tolerance
+                         */
     bool bottleneck;
     unsigned nwin;       /* windows seen */
     unsigned since_move; /* full windows evaluated at the current split */
@@ -434,6 +436,7 @@ unsigned sched_update(struct sched *s, const struct sched_window *w, char *reaso
         s->noise = ewma(s->noise, fmin(err, 0.5), true);
     }
     s->bottleneck = !(w->delivered_fps >= w->fps * BOTTLENECK_RATIO);
+    s->short_of_goal = w->fps < s->cfg.goal_fps * (1 - MISS_TOLERANCE);
     learn_link(s, w);
     predict(s);
     unsigned next = decide(s, w, reason, len);
@@ -450,7 +453,7 @@ unsigned sched_update(struct sched *s, const struct sched_window *w, char *reaso
 
 bool sched_goal_unreachable(const struct sched *s)
 {
-    return s && s->unreachable;
+    return s && s->unreachable && s->short_of_goal;
 }
 
 bool sched_cloud_bottleneck(const struct sched *s)

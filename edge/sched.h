@@ -101,7 +101,9 @@ void sched_free(struct sched *s);
  * to say. */
 unsigned sched_update(struct sched *s, const struct sched_window *w, char *reason, size_t len);
 
-/* Whether the last full window found that no split meets the goal. */
+/* Whether the last full window found that no split meets the goal and fell short of it by more
+ * than the 5% a single window may miss by (a device at its camera's rate, which is its goal too,
+ * is not said to be unable to reach it). */
 bool sched_goal_unreachable(const struct sched *s);
 
 /* Whether the last full window saw results come back well below the edge's frame rate. */
