@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "log.h"
 #include "status.h"
+#include "tcp_probe.h"
 #include "topic.h"
 
 #define CH_WORK 1
@@ -166,40 +167,6 @@ static void drop_connection(struct bus_amqp *a)
     atomic_store(&a->connected, false);
 }
 
-/* Why a TCP connection to host:port fails, in the network's words ("Connection refused"), for
- * the log line when librabbitmq only says "a socket error occurred". */
-static void tcp_why(const char *host, int port, int timeout_s, char *why, size_t n)
-{
-    char service[16];
-    snprintf(service, sizeof service, "%d", port);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    int rc = getaddrinfo(host, service, &hints, &res);
-    if (rc != 0) {
-        snprintf(why, n, "%s", gai_strerror(rc));
-        return;
-    }
-    int err = ETIMEDOUT;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            continue;
-        err = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
-        if (err == EINPROGRESS) {
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            socklen_t len = sizeof err;
-            err = poll(&p, 1, timeout_s * 1000) > 0 &&
-                          getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0
-                      ? err
-                      : ETIMEDOUT;
-        }
-        close(fd);
-        if (err == 0)
-            break;
-    }
-    freeaddrinfo(res);
-    snprintf(why, n, "%s", err ? strerror(err) : "the connection failed");
-}
-
 /* Consumes the edges' hellos (pipeline.hello.*) from a private queue on channel 2: each one
  * makes the worker repeat its status at once. */
 static bool listen_hello(struct bus_amqp *a, char *why, size_t n)
@@ -236,10 +203,14 @@ static bool open_connection(struct bus_amqp *a, unsigned i, char *why, size_t n)
     struct timeval tv = {.tv_sec = a->connect_timeout_s};
     int rc = amqp_socket_open_noblock(sock, u->host, u->port, &tv);
     if (rc != AMQP_STATUS_OK) {
-        if (rc == AMQP_STATUS_SOCKET_ERROR || rc == AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED)
-            tcp_why(u->host, u->port, a->connect_timeout_s, why, n);
-        else
+        if (rc == AMQP_STATUS_SOCKET_ERROR || rc == AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED) {
+            /* librabbitmq only says "a socket error occurred": a plain connect says why */
+            tcp_probe_why(u->host, u->port, a->connect_timeout_s * 1000, why, n);
+            if (!why[0])
+                snprintf(why, n, "the connection failed");
+        } else {
             snprintf(why, n, "%s", amqp_error_string2(rc));
+        }
         drop_connection(a);
         return false;
     }

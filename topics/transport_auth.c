@@ -14,6 +14,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "log.h"
+#include "tcp_probe.h"
 #include "transport_impl.h"
 
 /* OpenSSL's errors for the connection being set up: the last one names the cause. */
@@ -64,51 +65,8 @@ void transport__warn_weak(const struct transport *t)
                 t->uri);
 }
 
-/* Paho's failure text for a refused TCP connection is vague; a plain connect says why. */
-static void probe_tcp(const char *host, int port, char *why, size_t whylen)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    char service[16];
-    snprintf(service, sizeof service, "%d", port);
-    int rc = getaddrinfo(host, service, &hints, &res);
-    if (rc != 0) {
-        snprintf(why, whylen, "%s", gai_strerror(rc));
-        return;
-    }
-    int err = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        err = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
-        close(fd);
-        if (err == 0)
-            break;
-    }
-    freeaddrinfo(res);
-    if (err != 0)
-        snprintf(why, whylen, "%s", strerror(err));
-}
-
-/* A blocking TCP connection to host:port (a loopback or LAN broker answers at once), or -1. */
-static int tcp_connect(const char *host, int port)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    char service[16];
-    snprintf(service, sizeof service, "%d", port);
-    if (getaddrinfo(host, service, &hints, &res) != 0)
-        return -1;
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    return fd;
-}
+/* How long a probe's TCP connect may take: a broker that is there answers at once. */
+#define PROBE_TIMEOUT_MS 2000
 
 /* The reason a TLS handshake with the options of t fails, in words, into why (n bytes); empty
  * when it succeeds. Paho reports several failures (a certificate for another host, a client
@@ -131,7 +89,7 @@ static void probe_tls(const struct transport *t, char *why, size_t n)
         goto cleanup;
     }
     SSL_CTX_set_verify(ctx, o->tls_no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
-    fd = tcp_connect(t->servers[0].host, t->port);
+    fd = tcp_probe_connect(t->servers[0].host, t->port, PROBE_TIMEOUT_MS, NULL, 0);
     ssl = fd >= 0 ? SSL_new(ctx) : NULL;
     const char *host = t->servers[0].host;
     if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set_tlsext_host_name(ssl, host) ||
@@ -165,7 +123,8 @@ void transport__explain_failure(struct transport *t, char *why, size_t n)
     if (strncmp(why, "refused by the broker", 21) == 0)
         return;
     char tcp[160] = "";
-    probe_tcp(t->servers[0].host, t->port, tcp, sizeof tcp);
+    /* Paho's text for a refused TCP connection is vague; a plain connect says why */
+    tcp_probe_why(t->servers[0].host, t->port, PROBE_TIMEOUT_MS, tcp, sizeof tcp);
     if (tcp[0]) {
         snprintf(why, n, "%s", tcp);
         return;
