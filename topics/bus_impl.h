@@ -25,6 +25,9 @@ struct bus {
     const struct bus_ops *ops;
 };
 
+/* bus_connect over MQTT (bus_mqtt.c); o->amqp is NULL. */
+enum es_err bus_mqtt_connect(const struct bus_opts *o, struct bus **out);
+
 /* bus_connect over AMQP (bus_amqp.c); o->amqp is not NULL. */
 enum es_err bus_amqp_connect(const struct bus_opts *o, struct bus **out);
 
