@@ -134,15 +134,44 @@ for k in 1 2 3 4 5 6; do
 done
 
 # --- one policy ------------------------------------------------------------------------------
-# start_agent LINE POLICY: starts one agent of the fleet in automatic mode from split 6.
+# start_agent LINE POLICY [SPLIT]: starts one agent of the fleet in automatic mode from split 6.
+# With a third argument SPLIT it runs in manual mode at that split instead; logs to
+# $run/POLICY-ID.log.
 start_agent() {
-  local id s r g extra=()
+  local id s r g mode
   read -r id s r g <<<"$1"
-  [ "$2" != alone ] || extra=(--saturation-rule off)
+  mode=(6 "$g")
+  [ "$2" != alone ] || mode+=(--saturation-rule off)
+  [ -z "${3:-}" ] || mode=("$3")
   "$build/bin/edge-agent" --host 127.0.0.1 --port "$port" --device-id "$id" --quiet \
     --rate "$r" --threads 1 --window "$window" --slowdown "$s" --slowdown-mode sleep \
-    --image-codec jpeg "${extra[@]}" 6 "$g" 2>"$run/$2-$id.log" >/dev/null &
+    --image-codec jpeg "${mode[@]}" 2>"$run/$2-$id.log" >/dev/null &
   agents+=($!)
+}
+
+# stop_agents: SIGINT to every agent started, and a wait for each (SIGKILL after 30 s).
+stop_agents() {
+  local a
+  kill -INT "${agents[@]}" 2>/dev/null || true
+  for a in "${agents[@]}"; do
+    timeout 30 tail --pid="$a" -f /dev/null || kill -KILL "$a" 2>/dev/null || true
+  done
+  agents=()
+}
+
+# totals LOG...: "lost late retried" summed over the agents' summaries.
+totals() {
+  local f l t r lost=0 late=0 retried=0
+  for f in "$@"; do
+    l=$(summary_field lost "$f")
+    t=$(summary_field fallback "$f")
+    r=$(summary_field retried "$f")
+    [ -n "$l" ] || echo "fleet_bench: no summary in $f" >&2
+    lost=$((lost + ${l:-0}))
+    late=$((late + ${t:-0}))
+    retried=$((retried + ${r:-0}))
+  done
+  echo "$lost $late $retried"
 }
 
 # clear: no retained plan or lease left from an earlier policy.
@@ -192,12 +221,7 @@ live_run() {
   workers_up
   sleep "$phase"
   events+=("$(date +%s.%N)")
-  kill -INT "${agents[@]}" 2>/dev/null || true
-  local a
-  for a in "${agents[@]}"; do
-    timeout 30 tail --pid="$a" -f /dev/null || kill -KILL "$a" 2>/dev/null || true
-  done
-  agents=()
+  stop_agents
   [ -z "$planner" ] || { kill -INT "$planner" 2>/dev/null || true; wait "$planner" 2>/dev/null || true; }
   kill "$sub" 2>/dev/null || true
   wait "$sub" 2>/dev/null || true
@@ -205,17 +229,8 @@ live_run() {
 
 # report POLICY: one table row per phase from the recorded stats, and the run's totals.
 report() {
-  local policy=$1 lost=0 late=0 retried=0 f
-  for f in "$run/$policy"-*.log; do
-    local l t r2
-    l=$(summary_field lost "$f")
-    t=$(summary_field fallback "$f")
-    r2=$(summary_field retried "$f")
-    [ -n "$l" ] || echo "fleet_bench: no summary in $f" >&2
-    lost=$((lost + ${l:-0}))
-    late=$((late + ${t:-0}))
-    retried=$((retried + ${r2:-0}))
-  done
+  local policy=$1 lost late retried
+  read -r lost late retried < <(totals "$run/$policy"-*.log)
   jq -r --argjson w "$window" 'select(.m.device != null and .m.window_s >= $w / 2) | [.t, .m.device, .m.split, .m.fps, (.m.goal // 0), (.m.cloud_cpu_ms_per_s // 0)] | @tsv' \
     "$run/$policy.stats" |
     awk -v ev="${events[*]}" -v w="$window" -v pol="$policy" -v lost="$lost" -v late="$late" \
@@ -300,7 +315,7 @@ static_report() {
 # at the splits static-best gave them, against both workers (w1 alone in phase 3), for the
 # phase's length, from a fresh start (no event to recover from). One row per phase, as report.
 static_live() {
-  local p id k s r g secs name a rec sub lost=0 late=0 retried=0 f v rows=$run/static-live.rows
+  local p id k secs name rec sub lost=0 late=0 retried=0 l t r rows=$run/static-live.rows
   : >"$run/static.met"
   : >"$rows"
   for p in 1 2 3 4; do
@@ -318,31 +333,16 @@ static_live() {
     pids+=("$sub")
     agents=()
     while read -r id _ k _; do
-      read -r _ s r g < <(grep "^$id " "$fleet")
-      "$build/bin/edge-agent" --host 127.0.0.1 --port "$port" --device-id "$id" --quiet \
-        --rate "$r" --threads 1 --window "$window" --slowdown "$s" --slowdown-mode sleep \
-        --image-codec jpeg "$k" 2>"$run/static-$p-$id.log" >/dev/null &
-      agents+=($!)
+      start_agent "$(grep "^$id " "$fleet")" "static-$p" "$k"
     done < <(grep -v '^static-best:' "$run/static-$p.out")
     secs=$phase
     [ "$p" != 1 ] || secs=$first
     sleep "$secs"
-    kill -INT "${agents[@]}" 2>/dev/null || true
-    for a in "${agents[@]}"; do
-      timeout 30 tail --pid="$a" -f /dev/null || kill -KILL "$a" 2>/dev/null || true
-    done
-    agents=()
+    stop_agents
     kill "$sub" 2>/dev/null || true
     wait "$sub" 2>/dev/null || true
-    for f in "$run/static-$p"-*.log; do
-      v=$(summary_field lost "$f")
-      [ -n "$v" ] || echo "fleet_bench: no summary in $f" >&2
-      lost=$((lost + ${v:-0}))
-      v=$(summary_field fallback "$f")
-      late=$((late + ${v:-0}))
-      v=$(summary_field retried "$f")
-      retried=$((retried + ${v:-0}))
-    done
+    read -r l t r < <(totals "$run/static-$p"-*.log)
+    lost=$((lost + l)) late=$((late + t)) retried=$((retried + r))
     case $p in
     1) name="start (24)" ;; 2) name="8 join" ;; 3) name="w2 killed" ;; 4) name="w2 back" ;;
     esac

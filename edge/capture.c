@@ -51,16 +51,15 @@ struct capture {
 
 void stage_slowdown_start(struct stage_slowdown *s)
 {
-    s->cpu_mark_us = clock_thread_cpu_us();
+    s->cpu_mark_us = s->factor > 1 ? clock_thread_cpu_us() : 0; /* no clock read unslowed */
 }
 
 void stage_slowdown_hook(void *arg, unsigned stage, int64_t took_us)
 {
     struct stage_slowdown *s = arg;
-    int64_t cpu_now = clock_thread_cpu_us(), cpu = cpu_now - s->cpu_mark_us;
-    s->cpu_mark_us = cpu_now;
     if (s->factor <= 1)
         return;
+    int64_t cpu = clock_thread_cpu_us() - s->cpu_mark_us;
     int64_t extra = (int64_t)((s->factor - 1) * (double)(cpu > 0 ? cpu : 0));
     if (s->sleep) {
         clock_sleep_us(extra);

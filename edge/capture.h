@@ -51,7 +51,8 @@ struct stage_slowdown {
     int64_t cpu_mark_us;      /* this thread's CPU time when the current stage started */
 };
 
-/* Call before app_run with stage_slowdown_hook, on the thread that runs the stages. */
+/* Call before app_run with stage_slowdown_hook, on the thread that runs the stages, once the
+ * frame's factor is set. */
 void stage_slowdown_start(struct stage_slowdown *s);
 
 /* The hook (arg: a struct stage_slowdown): a CPU factor times slower would have needed factor
