@@ -338,6 +338,8 @@ static_live() {
     secs=$phase
     [ "$p" != 1 ] || secs=$first
     sleep "$secs"
+    local end
+    end=$(date +%s.%N) # the windows the agents report as they stop are left out, as in report
     stop_agents
     kill "$sub" 2>/dev/null || true
     wait "$sub" 2>/dev/null || true
@@ -346,7 +348,7 @@ static_live() {
     case $p in
     1) name="start (24)" ;; 2) name="8 join" ;; 3) name="w2 killed" ;; 4) name="w2 back" ;;
     esac
-    jq -r --argjson w "$window" 'select(.m.device != null and .m.window_s >= $w / 2) | [.m.device, .m.fps, (.m.cloud_cpu_ms_per_s // 0)] | @tsv' "$rec" |
+    jq -r --argjson w "$window" --argjson until "$end" 'select(.m.device != null and .m.window_s >= $w / 2 and .t < $until) | [.m.device, .m.fps, (.m.cloud_cpu_ms_per_s // 0)] | @tsv' "$rec" |
       awk -v p="$p" -v name="$name" -v fleet="$fleet" -v metfile="$run/static.met" '
         BEGIN { while ((getline l < fleet) > 0) { split(l, x, " "); goal[x[1]] = x[4] } }
         { d = $1; n[d]++; fps[d, n[d]] = $2; cpu[d, n[d]] = $3 }

@@ -225,15 +225,16 @@ static void publish_report(struct fleet *f, const char *leader_id)
     const struct planner_summary *s = &f->sum;
     json_frame_begin();
     json_t *obj = json_pack(
-        "{s:s,s:s,s:s,s:b,s:s?,s:f,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:I}", "role", "planner",
-        "planner", f->o->planner_id, "group", f->o->group, "leader", (int)f->leading, "leader_id",
-        leader_id, "window_s", f->o->window_s, "devices", (json_int_t)s->devices, "planned",
-        (json_int_t)s->planned, "goals_met", (json_int_t)s->goals_met, "goals_meetable",
+        "{s:s,s:s,s:s,s:b,s:s?,s:f,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "role",
+        "planner", "planner", f->o->planner_id, "group", f->o->group, "leader", (int)f->leading,
+        "leader_id", leader_id, "window_s", f->o->window_s, "devices", (json_int_t)s->devices,
+        "planned", (json_int_t)s->planned, "goals_met", (json_int_t)s->goals_met, "goals_meetable",
         (json_int_t)s->goals_meetable, "workers", (json_int_t)s->workers, "capacity_cpu_s",
         round(s->capacity_cpu_s * 1000) / 1000, "fixed_cpu_s", round(s->fixed_cpu_s * 1000) / 1000,
         "planned_cpu_s", round(s->planned_cpu_s * 1000) / 1000, "min_ratio",
-        round(s->min_ratio * 1000) / 1000, "decide_ms", round(f->decide_ms * 1000) / 1000,
-        "malformed", (json_int_t)f->malformed);
+        round(s->min_ratio * 1000) / 1000, "utilization", round(s->utilization * 1000) / 1000,
+        "late_share", round(s->late_share * 1000) / 1000, "decide_ms",
+        round(f->decide_ms * 1000) / 1000, "malformed", (json_int_t)f->malformed);
     if (obj && topic_stats(topic, sizeof topic, f->o->planner_id) == ES_OK &&
         result_dump_into(obj, text, sizeof text, &len) == ES_OK)
         transport_publish(f->t, topic, text, len, 0, false);

@@ -81,7 +81,7 @@ static enum es_err read_device(const json_t *obj, struct fleet_msg *out)
               number(obj, "bytes_per_frame", &d->bytes_per_frame) &&
               number(obj, "results", &results) && number(obj, "window_s", &window) &&
               number(obj, "cloud_cpu_us_per_result", &d->cloud_us_per_result) &&
-              number(obj, "fallback", &d->fallback);
+              number(obj, "fallback", &d->fallback) && number(obj, "captured", &d->captured);
     d->results_per_s = window > 0 ? results / window : 0;
     return ok ? ES_OK : ES_EFORMAT;
 }

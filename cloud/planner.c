@@ -28,6 +28,24 @@
 #define KEEP_FUND 0.25
 /* How long an fps measured at a split stands for that split. */
 #define MEASURED_KEEP_US 30000000
+/* Congestion: when more than LATE_SHARE of the frames captured in the reports of a window (and
+ * at least LATE_MIN_FRAMES) were run on the device after all, the cloud did not serve them in
+ * time, whatever its stated capacity: the share of the capacity plans may use drops by
+ * BACKOFF (not below FLOOR of the configured one), and not again for HOLD decisions, so the last
+ * cut can take effect. After CLEAN_WINDOWS decisions without, it rises by STEP a decision, up to
+ * the level that was late last (which itself rises by STEP every PROBE_WINDOWS clean decisions).
+ * For SETTLE_WINDOWS decisions after the capacity moved by more than CAPACITY_EVENT (a worker lost
+ * or back), late frames are the event's, not the level's, and are not counted. */
+#define LATE_SHARE 0.01
+#define LATE_MIN_FRAMES 3
+#define BACKOFF 0.85
+#define FLOOR 0.5
+#define HOLD 2
+#define CLEAN_WINDOWS 5
+#define STEP 0.01
+#define PROBE_WINDOWS 30
+#define SETTLE_WINDOWS 5
+#define CAPACITY_EVENT 0.2
 /* Rounding allowance when a step is compared with the capacity left (CPU-seconds per second). */
 #define FIT_EPS 1e-9
 
@@ -48,6 +66,7 @@ struct dev {
     struct planner_device_report r;
     int64_t seen_us;
     unsigned planned; /* the split of the last plan made for it; 0: none */
+    bool fresh;       /* a report came since the last decision */
     /* The fps it measured at each split over a whole window (a running mean), and when: a
      * recent measurement wins over the device's model of that split. */
     double measured_fps[PLANNER_MAX_STAGES];
@@ -91,6 +110,9 @@ struct planner {
     size_t nwrk, wrkcap;
     struct app_cost *app;
     size_t napp, appcap;
+    /* congestion control (see LATE_SHARE): the share in force, the level last found late */
+    double share, late_level, last_capacity;
+    unsigned hold, clean, settle;
 };
 
 static bool num_ok(double x)
@@ -114,6 +136,7 @@ struct planner *planner_new(const struct planner_config *cfg)
     p->smoothing = c.smoothing > 0 ? c.smoothing : 1;
     p->device_stale_us = c.device_stale_us > 0 ? c.device_stale_us : DEFAULT_STALE_US;
     p->worker_stale_us = c.worker_stale_us > 0 ? c.worker_stale_us : DEFAULT_STALE_US;
+    p->share = p->late_level = p->utilization;
     return p;
 }
 
@@ -142,8 +165,10 @@ static bool report_ok(const struct planner_device_report *r)
         return false;
     if (r->nstages < 2 || r->nstages > PLANNER_MAX_STAGES || r->split < 1 || r->split >= r->nstages)
         return false;
-    double v[] = {
-        r->goal, r->fps, r->rate, r->bytes_per_frame, r->results_per_s, r->cloud_us_per_result};
+    double v[] = {r->goal,          r->fps,
+                  r->rate,          r->bytes_per_frame,
+                  r->results_per_s, r->cloud_us_per_result,
+                  r->fallback,      r->captured};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (!num_ok(v[i]))
             return false;
@@ -263,6 +288,7 @@ static void dev_copy(struct dev *d, bool found, const struct planner_device_repo
         if (was[k] > 0 && d->r.predicted_fps[k] > 0)
             d->r.predicted_fps[k] = (1 - weight) * was[k] + weight * d->r.predicted_fps[k];
     d->seen_us = now_us;
+    d->fresh = true;
 }
 
 bool planner_device(struct planner *p, const struct planner_device_report *r, int64_t now_us)
@@ -535,9 +561,9 @@ static unsigned next_step(const struct slot *s)
 }
 
 /* Water-filling: the unmet device of lowest f/goal takes its cheapest faster step while that
- * fits. When it has none, or it does not fit, its ratio cannot rise any more: it keeps what it
- * has and the next lowest goes on (the minimum first, then the next: a device whose goal is out
- * of reach still gets the frame rate the cloud has room for). */
+ * fits. When it has none, or it does not fit, the minimum cannot rise any more, and the filling
+ * stops there: every unmet device then takes its cheapest split whose f/goal is at least that
+ * minimum (rule 3 after rule 2: the capacity the minimum cannot use is not spent). */
 static void plan_fill(struct planner *p, size_t n, double *avail)
 {
     struct item *h = p->items;
@@ -547,18 +573,32 @@ static void plan_fill(struct planner *p, size_t n, double *avail)
         if (!s->met && s->base && s->d->r.goal > 0)
             heap_push(h, &m, (struct item){s->f[s->cur] / s->d->r.goal, i});
     }
+    double floor = 1;
     while (m > 0) {
         struct item top = heap_pop(h, &m);
         struct slot *s = &p->slot[top.i];
         unsigned k = next_step(s);
-        if (!k || s->load[k] - s->load[s->cur] > *avail + FIT_EPS)
-            continue;
+        if (!k || s->load[k] - s->load[s->cur] > *avail + FIT_EPS) {
+            floor = top.key;
+            break;
+        }
         *avail -= s->load[k] - s->load[s->cur];
         s->cur = k;
         if (meets(p, s->d, s->f[k]))
             s->met = true;
         else
             heap_push(h, &m, (struct item){s->f[k] / s->d->r.goal, top.i});
+    }
+    for (size_t i = 0; i < n && floor < 1; i++) {
+        struct slot *s = &p->slot[i];
+        if (s->met || !s->base || s->d->r.goal <= 0)
+            continue;
+        for (unsigned k = 1; k < s->d->r.nstages; k++) {
+            if (s->f[k] > 0 && s->f[k] / s->d->r.goal >= floor && s->load[k] < s->load[s->cur]) {
+                *avail += s->load[s->cur] - s->load[k];
+                s->cur = k;
+            }
+        }
     }
 }
 
@@ -710,6 +750,57 @@ static void summarize(const struct planner *p, size_t n, double capacity, double
     }
 }
 
+/* The share of the frames of the reports since the last decision that ran on the device after
+ * all; 0 with fewer than LATE_MIN_FRAMES such frames, and -1 when no report came. */
+static double late_share(struct planner *p)
+{
+    double late = 0, captured = 0;
+    bool any = false;
+    for (size_t i = 0; i < p->ndev; i++) {
+        struct dev *d = p->dev[i];
+        if (!d->fresh)
+            continue;
+        any = true;
+        d->fresh = false;
+        late += d->r.fallback;
+        captured += d->r.captured > 0 ? d->r.captured : d->r.fallback;
+    }
+    if (!any)
+        return -1;
+    return late >= LATE_MIN_FRAMES && captured > 0 ? late / captured : 0;
+}
+
+/* Congestion control of the share of the capacity the plan may use (see LATE_SHARE). */
+static void congestion(struct planner *p, double capacity, double late)
+{
+    bool event = fabs(capacity - p->last_capacity) > CAPACITY_EVENT * fmax(p->last_capacity, 1e-9);
+    p->last_capacity = capacity;
+    if (event)
+        p->settle = SETTLE_WINDOWS;
+    if (p->hold > 0)
+        p->hold--;
+    if (p->settle > 0) {
+        p->settle--;
+        return;
+    }
+    if (late < 0)
+        return;
+    if (late > LATE_SHARE) {
+        p->clean = 0;
+        if (p->hold == 0) {
+            p->late_level = p->share;
+            p->share = fmax(FLOOR * p->utilization, p->share * BACKOFF);
+            p->hold = HOLD;
+        }
+        return;
+    }
+    p->clean++;
+    if (p->clean % PROBE_WINDOWS == 0)
+        p->late_level = fmin(p->utilization, p->late_level + STEP);
+    if (p->clean >= CLEAN_WINDOWS && p->share < p->late_level)
+        p->share = fmin(p->late_level, p->share + STEP);
+}
+
 size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *out, size_t max,
                       struct planner_summary *sum)
 {
@@ -720,6 +811,9 @@ size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *
     double capacity = 0, fixed = 0;
     for (size_t i = 0; i < p->nwrk; i++)
         capacity += p->wrk[i].capacity_cpu_s;
+    double late = late_share(p);
+    if (p->nwrk > 0)
+        congestion(p, capacity, late);
     size_t n = 0;
     for (size_t i = 0; i < p->ndev; i++) {
         struct dev *d = p->dev[i];
@@ -734,17 +828,22 @@ size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *
     if (blind) {
         plan_blind(p, n);
     } else {
-        double avail = p->utilization * capacity - fixed;
+        double avail = p->share * capacity - fixed;
         plan_fund(p, n, &avail);
         plan_fill(p, n, &avail);
         plan_keep(p, n, &avail);
-        plan_inertia(p, n, (p->utilization + KEEP_UTILIZATION) * capacity - fixed);
+        /* a plan cut back for lateness gets no allowance over the share */
+        double keep = p->share < p->utilization ? p->share : p->share + KEEP_UTILIZATION;
+        plan_inertia(p, n, keep * capacity - fixed);
     }
     for (size_t i = 0; i < n; i++)
         p->slot[i].d->planned = p->slot[i].cur;
     for (size_t i = 0; out && i < n && i < max; i++)
         choice_fill(&p->slot[i], blind, &out[i]);
-    if (sum)
+    if (sum) {
         summarize(p, n, capacity, fixed, sum);
+        sum->utilization = p->share;
+        sum->late_share = late > 0 ? late : 0;
+    }
     return n;
 }

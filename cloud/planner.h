@@ -30,8 +30,9 @@
  * funded cheapest first while the capacity lasts (which maximizes the number met; a goal the last
  * plan funded counts 25% cheaper, so that a replanning moves few devices it need not move). The
  * capacity left then goes, a step at a time, to the unmet device with the lowest f/goal, moving it
- * to its next faster split; a device that cannot step (no faster split, or the step does not fit)
- * keeps its split and the next lowest goes on, until no step fits. A device keeps the split in
+ * to its next faster split, until that device cannot step (no faster split, or the step does not
+ * fit): the minimum cannot rise any more, and every unmet device takes its cheapest split whose
+ * f/goal is at least that minimum (the capacity left is not spent). A device keeps the split in
  * force when that meets its goal at no more than 10% over the cheapest split that does, so that
  * measurement noise does not move it.
  *
@@ -41,7 +42,16 @@
  * when it meets no more, a minimum f/goal at least 75% of the new plan's and a cloud CPU at most
  * 10% over it. So noise does
  * not move the fleet, and an event (a worker lost or back, devices joining or leaving, a goal
- * missed at the planned split) does. */
+ * missed at the planned split) does.
+ *
+ * Congestion: the capacity the workers state is what they can compute, not what they can serve
+ * within the devices' deadlines. When more than 1% of the frames of a window's reports ran on the
+ * device after all (late, or no worker), the share of the capacity a plan may use is cut by 15%
+ * (to half the configured utilization at the least; once per two decisions, so that a cut takes
+ * effect before the next), and the last plan has no allowance over it; after 5 decisions without,
+ * it rises by 0.01 a decision, up to the share that was late last (which rises by 0.01 every 30
+ * such decisions). For 5 decisions after the capacity moved by more than 20% (a worker lost or
+ * back) late frames are the event's and are not counted. */
 #ifndef ES_PLANNER_H
 #define ES_PLANNER_H
 
@@ -81,6 +91,7 @@ struct planner_device_report {
     double results_per_s;                     /* results from workers per second */
     double cloud_us_per_result;               /* measured cloud CPU of one of its results */
     double fallback; /* frames of the window run on the device after all (no worker, late) */
+    double captured; /* frames of the window captured (0: unknown) */
 };
 
 /* One load report (or retained status) of one worker. */
@@ -113,7 +124,11 @@ struct planner_summary {
     double capacity_cpu_s; /* sum of their capacities (before the utilization share) */
     double fixed_cpu_s;    /* what the manual devices use */
     double planned_cpu_s;  /* what the plan's devices will use, by the model */
-    double min_ratio; /* lowest f/goal among planned devices whose goal is not met; 1 if none */
+    double min_ratio;   /* lowest f/goal among planned devices whose goal is not met; 1 if none */
+    double utilization; /* the share of the capacity this plan used: the configured one, or less
+                         * while the cloud was late (see planner_decide) */
+    double late_share;  /* frames run on the device after all, of those captured, in the reports
+                         * that came since the last decision */
 };
 
 struct planner;

@@ -689,6 +689,93 @@ static void test_inertia(void)
     planner_free(p);
 }
 
+/* Rule 3 after rule 2: once the lowest fps/goal cannot rise, the other unmet devices take their
+ * cheapest split at or above it, not the capacity left. */
+static void test_floor(void)
+{
+    struct planner *p = make(1);
+    double c[NST] = {0, 10000, 10000, 10000, 10000, 10000, 10000};
+    prime_costs(p, "ball", c, 0);
+    double fa[NST] = {0, 15, 15, 15, 15, 15, 15}, fb[NST] = {0, 19, 15, 12, 8, 6, 4};
+    struct planner_device_report a = report("cam-a", "ball", 20, 6, fa);
+    struct planner_device_report b = report("cam-b", "ball", 20, 6, fb);
+    CHECK(planner_device(p, &a, 0));
+    CHECK(planner_device(p, &b, 0));
+    worker(p, "w1", 10, 0, true); /* ample */
+    struct planner_choice out[2];
+    struct planner_summary sum;
+    CHECK_EQ_INT(planner_decide(p, 0, out, 2, &sum), 2);
+    CHECK_EQ_INT(out[0].split, 6); /* cam-a: 0.75 of its goal anywhere */
+    CHECK_EQ_INT(out[1].split, 2); /* cam-b: 0.75 too, not 0.95 at split 1 */
+    CHECK(fabs(sum.min_ratio - 0.75) < EPS);
+    CHECK(fabs(sum.planned_cpu_s - 0.30) < EPS);
+    fa[1] = fa[2] = fa[3] = fa[4] = fa[5] = fa[6] = 2; /* 0.1 of its goal: cam-b at its cheapest */
+    a = report("cam-a", "ball", 20, 6, fa);
+    CHECK(planner_device(p, &a, 0));
+    planner_decide(p, 0, out, 2, &sum);
+    CHECK_EQ_INT(out[1].split, 6);
+    CHECK(fabs(sum.min_ratio - 0.1) < EPS);
+    planner_free(p);
+}
+
+/* One window of a device at split with late frames of captured ones; then a decision. */
+static unsigned late_window(struct planner *p, const double f[NST], unsigned split, double late,
+                            int64_t now, struct planner_summary *sum)
+{
+    struct planner_device_report r = report("cam-a", "ball", 10, split, f);
+    r.captured = 2 * f[split];
+    r.fallback = late;
+    CHECK(planner_device(p, &r, now));
+    struct planner_choice out[1];
+    CHECK_EQ_INT(planner_decide(p, now, out, 1, sum), 1);
+    return out[0].split;
+}
+
+/* Late frames cut the share of the capacity a plan may use; clean windows give it back, up to
+ * the level that was late; late frames right after a worker is lost or back do not count. */
+static void test_congestion(void)
+{
+    struct planner *p = make(0.85);
+    double c[NST] = {0, 10000, 1000, 1000, 1000, 1000, 1000};
+    prime_costs(p, "ball", c, 0);
+    double f[NST] = {0, 12, 6, 6, 6, 6, 6}; /* split 1: 0.12 CPU-s/s, 0.114 more than split 6 */
+    struct planner_summary sum;
+    int64_t now = 0;
+    unsigned k = 6;
+    for (int w = 0; w < 5; w++) { /* the first five decisions settle (the capacity is new) */
+        worker(p, "w1", 0.15, now, true);
+        k = late_window(p, f, k, w == 0 ? 0 : 8, now, &sum);
+        CHECK_EQ_INT(k, 1);
+        CHECK(fabs(sum.utilization - 0.85) < EPS);
+        now += 2 * SEC;
+    }
+    worker(p, "w1", 0.15, now, true);
+    k = late_window(p, f, k, 8, now,
+                    &sum); /* 8 of 24 late: cut to 0.7225, split 1 no longer fits */
+    CHECK(fabs(sum.utilization - 0.85 * 0.85) < EPS);
+    CHECK(fabs(sum.late_share - 8.0 / 24) < EPS);
+    CHECK_EQ_INT(k, 6);
+    now += 2 * SEC;
+    k = late_window(p, f, k, 8, now, &sum); /* held: the cut is taking effect */
+    CHECK(fabs(sum.utilization - 0.85 * 0.85) < EPS);
+    int back = 0;
+    for (int w = 0; w < 30; w++) {
+        now += 2 * SEC;
+        worker(p, "w1", 0.15, now, true);
+        k = late_window(p, f, k, w == 0 ? 2 : 0, now, &sum); /* 2 late frames: below the floor */
+        if (k == 1 && !back)
+            back = w + 1;
+    }
+    CHECK_EQ_INT(back, 12); /* from the 5th clean window 0.01 a window: 0.8025 at the 12th */
+    CHECK(fabs(sum.utilization - 0.85) < 1e-6); /* up to the level that was late, no further */
+    CHECK_EQ_INT(k, 1);
+    now += 2 * SEC;
+    worker(p, "w1", 0.3, now, true); /* a second worker's worth: late frames of the event */
+    k = late_window(p, f, k, 8, now, &sum);
+    CHECK(fabs(sum.utilization - 0.85) < 1e-6);
+    planner_free(p);
+}
+
 int main(void)
 {
     test_config_and_reports();
@@ -703,5 +790,7 @@ int main(void)
     test_smoothing();
     test_measured_wins();
     test_inertia();
+    test_floor();
+    test_congestion();
     return check_exit();
 }
