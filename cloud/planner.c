@@ -35,7 +35,8 @@
  * cut can take effect. After CLEAN_WINDOWS decisions without, it rises by STEP a decision, up to
  * the level that was late last (which itself rises by STEP every PROBE_WINDOWS clean decisions).
  * For SETTLE_WINDOWS decisions after the capacity moved by more than CAPACITY_EVENT (a worker lost
- * or back), late frames are the event's, not the level's, and are not counted. */
+ * or back), or JOIN_EVENT of the devices are new (their own policies move them in their first
+ * window), late frames are the event's, not the level's, and are not counted. */
 #define LATE_SHARE 0.01
 #define LATE_MIN_FRAMES 3
 #define BACKOFF 0.85
@@ -46,6 +47,7 @@
 #define PROBE_WINDOWS 30
 #define SETTLE_WINDOWS 5
 #define CAPACITY_EVENT 0.2
+#define JOIN_EVENT 0.05
 /* Rounding allowance when a step is compared with the capacity left (CPU-seconds per second). */
 #define FIT_EPS 1e-9
 
@@ -113,6 +115,7 @@ struct planner {
     /* congestion control (see LATE_SHARE): the share in force, the level last found late */
     double share, late_level, last_capacity;
     unsigned hold, clean, settle;
+    size_t joined; /* devices new since the last decision */
 };
 
 static bool num_ok(double x)
@@ -310,6 +313,7 @@ bool planner_device(struct planner *p, const struct planner_device_report *r, in
         memmove(&p->dev[i + 1], &p->dev[i], (p->ndev - i) * sizeof p->dev[0]);
         p->dev[i] = d;
         p->ndev++;
+        p->joined++;
     }
     dev_copy(d, found, r, a, now_us, p->smoothing);
     struct app_cost *ac = &p->app[a];
@@ -770,35 +774,40 @@ static double late_share(struct planner *p)
     return late >= LATE_MIN_FRAMES && captured > 0 ? late / captured : 0;
 }
 
-/* Congestion control of the share of the capacity the plan may use (see LATE_SHARE). */
-static void congestion(struct planner *p, double capacity, double late)
+/* Congestion control of the share of the capacity the plan may use (see LATE_SHARE). Returns
+ * whether it cut the share now. */
+static bool congestion(struct planner *p, double capacity, double late)
 {
-    bool event = fabs(capacity - p->last_capacity) > CAPACITY_EVENT * fmax(p->last_capacity, 1e-9);
+    bool event =
+        fabs(capacity - p->last_capacity) > CAPACITY_EVENT * fmax(p->last_capacity, 1e-9) ||
+        (p->joined > 0 && (double)p->joined >= JOIN_EVENT * (double)p->ndev);
     p->last_capacity = capacity;
+    p->joined = 0;
     if (event)
         p->settle = SETTLE_WINDOWS;
     if (p->hold > 0)
         p->hold--;
     if (p->settle > 0) {
         p->settle--;
-        return;
+        return false;
     }
     if (late < 0)
-        return;
+        return false;
     if (late > LATE_SHARE) {
         p->clean = 0;
-        if (p->hold == 0) {
-            p->late_level = p->share;
-            p->share = fmax(FLOOR * p->utilization, p->share * BACKOFF);
-            p->hold = HOLD;
-        }
-        return;
+        if (p->hold > 0)
+            return false;
+        p->late_level = p->share;
+        p->share = fmax(FLOOR * p->utilization, p->share * BACKOFF);
+        p->hold = HOLD;
+        return true;
     }
     p->clean++;
     if (p->clean % PROBE_WINDOWS == 0)
         p->late_level = fmin(p->utilization, p->late_level + STEP);
     if (p->clean >= CLEAN_WINDOWS && p->share < p->late_level)
         p->share = fmin(p->late_level, p->share + STEP);
+    return false;
 }
 
 size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *out, size_t max,
@@ -812,8 +821,7 @@ size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *
     for (size_t i = 0; i < p->nwrk; i++)
         capacity += p->wrk[i].capacity_cpu_s;
     double late = late_share(p);
-    if (p->nwrk > 0)
-        congestion(p, capacity, late);
+    bool cut = p->nwrk > 0 && congestion(p, capacity, late);
     size_t n = 0;
     for (size_t i = 0; i < p->ndev; i++) {
         struct dev *d = p->dev[i];
@@ -832,8 +840,8 @@ size_t planner_decide(struct planner *p, int64_t now_us, struct planner_choice *
         plan_fund(p, n, &avail);
         plan_fill(p, n, &avail);
         plan_keep(p, n, &avail);
-        /* a plan cut back for lateness gets no allowance over the share */
-        double keep = p->share < p->utilization ? p->share : p->share + KEEP_UTILIZATION;
+        /* the plan of a decision that cut the share for lateness gets no allowance over it */
+        double keep = cut ? p->share : p->share + KEEP_UTILIZATION;
         plan_inertia(p, n, keep * capacity - fixed);
     }
     for (size_t i = 0; i < n; i++)

@@ -51,7 +51,9 @@
  * effect before the next), and the last plan has no allowance over it; after 5 decisions without,
  * it rises by 0.01 a decision, up to the share that was late last (which rises by 0.01 every 30
  * such decisions). For 5 decisions after the capacity moved by more than 20% (a worker lost or
- * back) late frames are the event's and are not counted. */
+ * back), or after 5% of the devices or more joined (their own policies move them in their first
+ * window), late frames are the event's and are not counted; and only the plan of a decision that
+ * cut the share stands without the allowance. */
 #ifndef ES_PLANNER_H
 #define ES_PLANNER_H
 

@@ -587,7 +587,11 @@
     $(tr, ".goals").classList.toggle("warn", met !== null && meetable !== null && met < meetable);
     const cap = num(s.capacity_cpu_s), planned = num(s.planned_cpu_s), fixed = num(s.fixed_cpu_s);
     setBar($(tr, ".cpu"), cap ? ((planned || 0) + (fixed || 0)) / cap : null);
-    setText(tr, ".frac", ofText(planned, cap, 3) + (fixed ? ` (+${fmt(fixed, 3)} fixed)` : ""));
+    const share = num(s.utilization), late = num(s.late_share);
+    setText(tr, ".frac", ofText(planned, cap, 3) + (fixed ? ` (+${fmt(fixed, 3)} fixed)` : "") +
+      (share === null ? "" : `, share ${fmt(share, 2)}`));
+    /* late frames in the last window: the planner is cutting its share */
+    $(tr, ".frac").classList.toggle("warn", late !== null && late > 0.01);
     setText(tr, ".decide", withUnit(s.decide_ms, 3, "ms"));
     setText(tr, ".malformed", String(s.malformed ?? "–"));
     $(tr, ".malformed").classList.toggle("warn", Boolean(num(s.malformed)));

@@ -291,6 +291,11 @@ async function devSetUp(args, browser) {
       return c && c.plan === "fresh" && /^\d+$/.test(c.planSplit) ? c : null;
     });
     check(true, `cam-p shows its planned split ${planned.planSplit} (pipeline/plan/cam-p)`);
+    const share = await waitFor("p-1's share of the capacity", 10000, async () => {
+      const text = await page.textContent('#planners tr[data-planner="p-1"] .frac');
+      return /, share (0\.\d\d|1\.00)$/.test(text) ? text : null;
+    });
+    check(true, `p-1 shows the share of the capacity its plans use (${share})`);
     const capacity = await waitFor("w-1's capacity", 10000, () => capacityShows(page, "w-1"));
     check(true, `w-1 shows its capacity, ${capacity} CPU-s/s`);
     const summary = await waitFor("the fleet's cloud CPU", 10000, async () => {
