@@ -16,7 +16,9 @@
  * at split k (whatever their mode): each new window weighs this much. */
 #define COST_ALPHA 0.3
 /* The split in force is kept while it costs at most this share over the cheapest meeting one. */
-#define KEEP_SLACK 0.10
+#define KEEP_SLACK 0.25
+/* A kept plan's cloud CPU may be this much over a new plan's. */
+#define PLAN_SLACK 0.10
 /* Plan inertia: the last plan stands while it fits within this much more of the capacity than a
  * new plan may use, and counts a goal met at this share of the margin. */
 #define KEEP_UTILIZATION 0.10
@@ -649,7 +651,7 @@ static struct tally tally_of(const struct planner *p, size_t n, const unsigned *
 /* Plan inertia: the last plan (each device's last planned split; a new device's from the new
  * plan) stands when it still fits, within KEEP_UTILIZATION more of the capacity, and is not worse
  * by the rule: as many goals met (counting a goal met at KEEP_MARGIN of the margin), and when it
- * meets no more, a minimum fps/goal within KEEP_RATIO and a cloud CPU within KEEP_SLACK of the
+ * meets no more, a minimum fps/goal within KEEP_RATIO and a cloud CPU within PLAN_SLACK of the
  * new plan's. So measurement
  * noise does not move a fleet, while an event (a worker lost or back, devices joining, a goal
  * missed at the planned split) does. Returns whether it stood (the slots then hold it). */
@@ -670,7 +672,7 @@ static bool plan_inertia(struct planner *p, size_t n, double avail_keep)
     bool tie = old.met == fresh.met; /* then the lower priorities of the rule decide */
     if (old.load > avail_keep + FIT_EPS || old.met < fresh.met ||
         (tie && old.min_ratio < fresh.min_ratio * (1 - KEEP_RATIO)) ||
-        (tie && old.load > fresh.load * (1 + KEEP_SLACK) + FIT_EPS))
+        (tie && old.load > fresh.load * (1 + PLAN_SLACK) + FIT_EPS))
         return false;
     for (size_t i = 0; i < n; i++) {
         struct slot *s = &p->slot[i];

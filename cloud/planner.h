@@ -33,7 +33,7 @@
  * to its next faster split, until that device cannot step (no faster split, or the step does not
  * fit): the minimum cannot rise any more, and every unmet device takes its cheapest split whose
  * f/goal is at least that minimum (the capacity left is not spent). A device keeps the split in
- * force when that meets its goal at no more than 10% over the cheapest split that does, so that
+ * force when that meets its goal at no more than 25% over the cheapest split that does, so that
  * measurement noise does not move it.
  *
  * Plan inertia: the last plan as a whole stands (each device's last planned split, a new device
