@@ -2,6 +2,7 @@
 #include "follow.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,10 @@ struct follow {
     bool noted;          /* follow_note's last */
     unsigned noted_split;
     char noted_planner[STATE_DEVICE_MAX + 1];
+    bool ever;        /* a plan came */
+    unsigned waited;  /* windows follow_wait_first held */
+    size_t nplanners; /* planners online */
+    char planners[FOLLOW_PLANNERS][STATE_DEVICE_MAX + 1];
 };
 
 struct follow *follow_new(void)
@@ -48,6 +53,7 @@ bool follow_message(struct follow *f, const char *device, const uint8_t *payload
     pthread_mutex_lock(&f->lock);
     f->plan = p;
     f->have = true;
+    f->ever = true;
     f->received_us = now_mono_us;
     pthread_mutex_unlock(&f->lock);
     return true;
@@ -59,6 +65,33 @@ void follow_gone(struct follow *f, const char *client)
     if (f->have && strcmp(f->plan.planner, client) == 0)
         f->have = false;
     pthread_mutex_unlock(&f->lock);
+}
+
+void follow_planner(struct follow *f, const char *client, bool online)
+{
+    pthread_mutex_lock(&f->lock);
+    size_t i = 0;
+    while (i < f->nplanners && strcmp(f->planners[i], client) != 0)
+        i++;
+    if (online && i == f->nplanners && f->nplanners < FOLLOW_PLANNERS &&
+        strlen(client) < sizeof f->planners[0])
+        strcpy(f->planners[f->nplanners++], client);
+    else if (!online && i < f->nplanners)
+        memmove(f->planners[i], f->planners[i + 1], (--f->nplanners - i) * sizeof f->planners[0]);
+    pthread_mutex_unlock(&f->lock);
+}
+
+bool follow_wait_first(struct follow *f, unsigned max, char *planner, size_t len)
+{
+    pthread_mutex_lock(&f->lock);
+    bool wait = !f->ever && f->nplanners > 0 && f->waited < max;
+    if (wait) {
+        f->waited++;
+        if (planner && len)
+            snprintf(planner, len, "%s", f->planners[0]);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return wait;
 }
 
 bool follow_get(struct follow *f, int64_t now_mono_us, int64_t now_wall_us, struct plan *out)

@@ -32,6 +32,17 @@ bool follow_message(struct follow *f, const char *device, const uint8_t *payload
 /* The client went offline: a plan of that planner is dropped. */
 void follow_gone(struct follow *f, const char *client);
 
+/* A planner's status (role "planner"): online or not. The follower remembers up to
+ * FOLLOW_PLANNERS planners online. */
+#define FOLLOW_PLANNERS 8
+void follow_planner(struct follow *f, const char *client, bool online);
+
+/* Whether the device should wait for its first plan at the end of a window instead of lowering
+ * its split on its own: a planner is online, no plan came since the follower was made, and it
+ * waited fewer than max windows so far (each true answer counts one). A device that joins a
+ * planned fleet then does not load the cloud before the planner has counted it in. */
+bool follow_wait_first(struct follow *f, unsigned max, char *planner, size_t len);
+
 /* The fresh plan at now (monotonic and wall clock): copies it to *out and returns true, or
  * returns false when there is none. */
 bool follow_get(struct follow *f, int64_t now_mono_us, int64_t now_wall_us, struct plan *out);

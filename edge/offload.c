@@ -207,6 +207,8 @@ static void on_status(struct agent *a, const uint8_t *payload, size_t len)
         return;
     if (!s.online && a->follow)
         follow_gone(a->follow, s.client); /* the planner went away: back to the own policy */
+    if (a->follow && strcmp(s.role, "planner") == 0)
+        follow_planner(a->follow, s.client, s.online);
     if (roster_update(a->roster, &s, clock_mono_us()) &&
         roster_serving(a->roster, a->split, clock_mono_us()) == 0)
         delivery_fail_all(a->dl); /* nobody will answer the frames in flight */

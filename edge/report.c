@@ -10,6 +10,10 @@
 #include "log.h"
 #include "result.h"
 
+/* Windows a device in automatic mode waits for its first plan, when a planner is online, before
+ * its own policy may lower its split. */
+#define FIRST_PLAN_WINDOWS 2
+
 static void publish_stats(struct agent *a, const struct stats *s)
 {
     json_frame_begin();
@@ -185,6 +189,15 @@ unsigned agent__end_window(struct agent *a, int64_t now, bool last)
         next = decide(a, &s, now, w.cloud_stage_us, w.publish_us);
     if (a->sched && !last)
         next = follow_plan(a, &s, next, now);
+    /* Joining a planned fleet: no more cloud work before the planner has counted the device in
+     * (it plans it from its first window's stats, with a prediction for every split). */
+    char planner[STATE_DEVICE_MAX + 1];
+    if (a->sched && a->follow && !last && next < a->split &&
+        follow_wait_first(a->follow, FIRST_PLAN_WINDOWS, planner, sizeof planner)) {
+        next = a->split;
+        snprintf(a->reason, sizeof a->reason, "waiting for a plan of %s, holding %u", planner,
+                 next);
+    }
     /* Frames from deadlines this window: the late-results episode ends in a window without any. */
     if (!w.counts.retried && !w.counts.fallback)
         episodes_late_end(a->episodes, clock_mono_us());

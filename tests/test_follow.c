@@ -1,5 +1,6 @@
 /* The plan a device follows: fresh while received again within its ttl, dropped when cleared,
  * stale, from another device, or when its planner goes offline. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,31 @@ int main(void)
     CHECK(!follow_get(f, 14 * S, wall, &got));
     follow_free(f);
     follow_free(NULL);
+
+    /* waiting for a first plan: only while a planner is online, at most max windows */
+    char who[32] = "";
+    f = follow_new();
+    CHECK(!follow_wait_first(f, 2, who, sizeof who)); /* no planner */
+    follow_planner(f, "pa", true);
+    follow_planner(f, "pb", true);
+    follow_planner(f, "pa", false);
+    CHECK(follow_wait_first(f, 2, who, sizeof who) && strcmp(who, "pb") == 0);
+    follow_planner(f, "pb", false);
+    CHECK(!follow_wait_first(f, 2, who, sizeof who)); /* gone */
+    follow_planner(f, "pb", true);
+    CHECK(follow_wait_first(f, 2, NULL, 0));
+    CHECK(!follow_wait_first(f, 2, who, sizeof who)); /* two windows waited */
+    follow_free(f);
+    f = follow_new();
+    follow_planner(f, "pa", true);
+    CHECK(follow_message(f, "cam-01", (const uint8_t *)p, strlen(p), 0));
+    CHECK(!follow_wait_first(f, 2, who, sizeof who)); /* a plan came */
+    for (int i = 0; i < FOLLOW_PLANNERS + 2; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "p%d", i);
+        follow_planner(f, id, true); /* more than it remembers: no harm */
+    }
+    follow_free(f);
     free(p);
     free(other);
     return check_exit();
