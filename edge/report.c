@@ -63,6 +63,17 @@ int64_t agent__device_cpu_us(struct agent *a)
     return clock_process_cpu_us() + slept;
 }
 
+/* Whether the cloud ran late for this device in the window: at least LATE_FRAMES frames, and
+ * LATE_SHARE of those captured, ran here after all while a worker served the split (so not for
+ * want of one). The device's own evidence of a saturated cloud, beside the workers' statuses. */
+#define LATE_FRAMES 2
+#define LATE_SHARE 0.1
+static bool late_window(const struct accounts_window *w, unsigned serving)
+{
+    return serving > 0 && w->counts.fallback >= LATE_FRAMES &&
+           (double)w->counts.fallback >= LATE_SHARE * (double)w->counts.captured;
+}
+
 /* What the window cost the device and the cloud. */
 static struct stats_costs costs_of(struct agent *a, const struct accounts_window *w, int64_t now)
 {
@@ -74,7 +85,8 @@ static struct stats_costs costs_of(struct agent *a, const struct accounts_window
         .cloud_cpu_ms_per_s = (double)w->cloud_cpu_us / 1e3 * per_s,
         .cloud_cpu_us_per_result = w->results ? (double)w->cloud_cpu_us / (double)w->results : 0,
         .bytes_sent = w->bytes_sent,
-        .cloud_saturated = a->roster && roster_saturated(a->roster, a->split, now),
+        .cloud_saturated = a->roster && (roster_saturated(a->roster, a->split, now) ||
+                                         late_window(w, roster_serving(a->roster, a->split, now))),
     };
 }
 
@@ -184,9 +196,19 @@ unsigned agent__end_window(struct agent *a, int64_t now, bool last)
     if (a->tp)
         publish_stats(a, &s);
     unsigned next = a->split;
-    /* The policy holds while frames run here: their rate says nothing about the split. */
-    if (a->sched && w.counts.captured && !last && w.counts.fallback == 0)
+    /* The policy holds while frames run here: their rate says nothing about the split; but when
+     * the cloud is saturated (the saturation rule) it may move up, to less cloud work. */
+    if (a->sched && w.counts.captured && !last && w.counts.fallback == 0) {
         next = decide(a, &s, now, w.cloud_stage_us, w.publish_us);
+    } else if (a->sched && w.counts.captured && !last && a->o->saturation_rule &&
+               costs.cloud_saturated) {
+        unsigned up = decide(a, &s, now, w.cloud_stage_us, w.publish_us);
+        if (up > a->split)
+            next = up;
+        else
+            snprintf(a->reason, sizeof a->reason, "cloud saturated: frames ran late, holding %u",
+                     a->split);
+    }
     if (a->sched && !last)
         next = follow_plan(a, &s, next, now);
     /* Joining a planned fleet: no more cloud work before the planner has counted the device in

@@ -75,7 +75,8 @@ struct sched_window {
     double bytes_per_frame;                  /* payload bytes published per frame at this split */
     double publish_us;    /* mean edge time per frame to encode and publish, incl. uplink wait */
     double other_us;      /* mean edge time per frame beyond the frame time (sched_frame_us) */
-    bool cloud_saturated; /* every worker serving the split states it is saturated */
+    bool cloud_saturated; /* every worker serving the split states it is saturated, or the cloud
+                           * ran late for the device */
 };
 
 struct sched;

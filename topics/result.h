@@ -114,7 +114,8 @@ struct stats_costs {
     double cloud_cpu_ms_per_s;      /* the sum of its results' cloud_cpu_us, per second */
     double cloud_cpu_us_per_result; /* that sum over the results carrying it; 0: none */
     uint64_t bytes_sent;            /* frame payload published in the window */
-    bool cloud_saturated;           /* every worker serving its split says it is saturated */
+    bool cloud_saturated; /* every worker serving its split says it is saturated, or the cloud ran
+                           * late for the device (edge/report.c) */
 };
 
 /* One measurement window of one device, as published on pipeline/stats/<device>. */
