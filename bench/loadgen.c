@@ -57,6 +57,7 @@ struct options {
     long split;
     double drain;
     long connections; /* 0: one per device */
+    long qos;         /* of the frames published and the results subscription */
 };
 
 /* One MQTT connection, serving one device or, with --connections, several. */
@@ -122,13 +123,23 @@ static int usage(const char *why)
            "  --drain S         wait up to S seconds after the last publish (default 3)\n"
            "  --connections C   MQTT connections the devices share, device i on connection\n"
            "                    i mod C (default 0: one per device, client id = device id)\n"
+           "  --qos 0|1         QoS of the frames and of the results subscription (default 1)\n"
            "  --help            this text\n"
            "broker options:\n" CLI_BROKER_HELP,
            MAX_DEVICES);
     return 0;
 }
 
-enum { OPT_DEVICES = 1, OPT_RATE, OPT_SECONDS, OPT_SPLIT, OPT_DRAIN, OPT_CONNECTIONS, OPT_HELP };
+enum {
+    OPT_DEVICES = 1,
+    OPT_RATE,
+    OPT_SECONDS,
+    OPT_SPLIT,
+    OPT_DRAIN,
+    OPT_CONNECTIONS,
+    OPT_QOS,
+    OPT_HELP
+};
 
 /* One option of the generator's own; ES_EINVAL with why set for a bad value. */
 static enum es_err own_option(struct options *o, int opt, const char *arg, char *why, size_t n)
@@ -159,6 +170,10 @@ static enum es_err own_option(struct options *o, int opt, const char *arg, char 
         if ((err = cli_parse_long(arg, 0, MAX_DEVICES, &o->connections)) != ES_OK)
             snprintf(why, n, "--connections must be 0..%d, got '%s'", MAX_DEVICES, arg);
         break;
+    case OPT_QOS:
+        if ((err = cli_parse_long(arg, 0, 1, &o->qos)) != ES_OK)
+            snprintf(why, n, "--qos must be 0 or 1, got '%s'", arg);
+        break;
     }
     return err;
 }
@@ -174,11 +189,13 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"split", required_argument, NULL, OPT_SPLIT},
         {"drain", required_argument, NULL, OPT_DRAIN},
         {"connections", required_argument, NULL, OPT_CONNECTIONS},
+        {"qos", required_argument, NULL, OPT_QOS},
         {"help", no_argument, NULL, OPT_HELP},
         CLI_BROKER_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    *o = (struct options){.devices = 10, .rate = 10, .seconds = 10, .split = 3, .drain = 3};
+    *o = (struct options){
+        .devices = 10, .rate = 10, .seconds = 10, .split = 3, .drain = 3, .qos = 1};
     char why[200] = "";
     if (cli_broker_defaults(&o->broker, why, sizeof why) != ES_OK)
         return usage(why);
@@ -365,7 +382,7 @@ static void publish_one(struct loadgen *g, long d, uint64_t seq, uint8_t **buf, 
     pthread_mutex_unlock(&g->lock);
     enum es_err err = wire_encode(st, (unsigned)g->o.split, buf, cap, len);
     if (err == ES_OK)
-        err = transport_publish(dv->conn->tp, dv->topic, *buf, *len, 1, false);
+        err = transport_publish(dv->conn->tp, dv->topic, *buf, *len, (int)g->o.qos, false);
     if (err != ES_OK) {
         pthread_mutex_lock(&g->lock);
         g->pub_fail++;
@@ -523,7 +540,7 @@ static enum es_err subscribe_results(struct loadgen *g)
         err = topic_results(filter, sizeof filter, "x");
     if (err == ES_OK) {
         filter[strlen(filter) - 1] = '+';
-        err = transport_subscribe(g->sub, filter, 1);
+        err = transport_subscribe(g->sub, filter, (int)g->o.qos);
     }
     return err;
 }

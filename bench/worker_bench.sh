@@ -7,13 +7,17 @@
 # stages K..6) is shown beside it: it also counts the time the thread waited for a core.
 # Each split runs at a light load and at one past what the worker can take (it then works without
 # pause, as when it is the bottleneck).
+# Every load runs at each QoS of QOS: the QoS of the frames es-loadgen publishes, of the worker's
+# subscription and results (--qos), and of es-loadgen's results subscription. The broker's CPU
+# over the same span is counted too: the cloud's cost per result is the worker's and the broker's.
 # Usage: bench/worker_bench.sh   env: LOADS ("1:10:20 1:30:20 3:10:20 3:50:60": SPLIT:DEVICES:FPS
-#   runs), SECONDS_ (8), BUILD (build)
+#   runs), QOS ("1 0"), SECONDS_ (8), BUILD (build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 build=${BUILD:-build}
 loads=${LOADS:-1:10:20 1:30:20 3:10:20 3:50:60}
+qoss=${QOS:-1 0}
 secs=${SECONDS_:-8}
 [ -x "$build/bin/es-loadgen" ] || scripts/setup.sh "$build"
 
@@ -29,20 +33,22 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 echo "one worker thread; es-loadgen devices x fps each for $secs s; nproc $(nproc)"
 echo
-echo "| split | load, frames/s | frames | worker CPU per result, us | stage CPU per result, us | stage wall time per result, us | results/s per core | bound, results/s | efficiency |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| split | QoS | load, frames/s | frames | worker CPU per result, us | broker CPU per result, us | stage CPU per result, us | stage wall time per result, us | results/s per core | bound, results/s | efficiency | cloud / stage CPU |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for load in $loads; do
+ for q in $qoss; do
   IFS=: read -r k devices rate <<<"$load"
   start_worker "$run/worker-$k.log" "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
-    --worker-id "bench-w$k" --threads 1 --stats-every 1
+    --worker-id "bench-w$k" --threads 1 --stats-every 1 --qos "$q"
   wpid=$WORKER_PID
   sleep 0.5
   mosquitto_sub -h 127.0.0.1 -p "$port" -t 'pipeline/results/+' -C 300 >"$run/results-$k" &
   sub=$!
   sleep 0.3
   c0=$(cpu_ticks "$wpid")
+  b0=$(cpu_ticks "$BROKER_PID")
   "$build/bin/es-loadgen" --host "127.0.0.1:$port" --devices "$devices" --rate "$rate" \
-    --seconds "$secs" --split "$k" --connections 2 --drain 2 >"$run/loadgen-$k" 2>&1
+    --seconds "$secs" --split "$k" --connections 2 --drain 2 --qos "$q" >"$run/loadgen-$k" 2>&1
   # Past the load the worker still works through its queue: wait until its count stands still
   # (two stats lines alike), then take its CPU time and count together.
   processed=-1
@@ -55,6 +61,7 @@ for load in $loads; do
   done
   stage_cpu=$(grep -o 'stage_cpu_us [0-9]*' <<<"$line" | awk '{ print $2 }')
   c1=$(cpu_ticks "$wpid")
+  b1=$(cpu_ticks "$BROKER_PID")
   kill "$wpid" 2>/dev/null || true
   wait "$wpid" 2>/dev/null || true
   kill "$sub" 2>/dev/null || true
@@ -62,10 +69,12 @@ for load in $loads; do
   # mean of the cloud stages' wall times (stage_us entries K..6) over the captured results
   stage=$(sed -n 's/.*"stage_us":\[\([0-9,]*\)\].*/\1/p' "$run/results-$k" |
     awk -F, -v k="$k" '{ s = 0; for (i = k + 1; i <= NF; i++) s += $i; t += s; n++ } END { if (n) printf "%.0f", t / n; else print 0 }')
-  awk -v c0="$c0" -v c1="$c1" -v hz="$hz" -v n="$processed" -v s="$stage" -v k="$k" \
-    -v load="$((devices * rate))" -v sc="$stage_cpu" 'BEGIN {
+  awk -v c0="$c0" -v c1="$c1" -v b0="$b0" -v b1="$b1" -v hz="$hz" -v n="$processed" -v s="$stage" \
+    -v k="$k" -v q="$q" -v load="$((devices * rate))" -v sc="$stage_cpu" 'BEGIN {
     per = (c1 - c0) / hz * 1e6 / n
+    br = (b1 - b0) / hz * 1e6 / n
     st = sc / n
-    printf "| %d | %d | %d | %.0f | %.0f | %s | %.0f | %.0f | %.0f%% |\n", k, load, n, per, st, s, 1e6 / per, 1e6 / st, 100 * st / per
+    printf "| %d | %d | %d | %d | %.0f | %.0f | %.0f | %s | %.0f | %.0f | %.0f%% | %.1fx |\n", k, q, load, n, per, br, st, s, 1e6 / per, 1e6 / st, 100 * st / per, (per + br) / st
   }'
+ done
 done

@@ -318,12 +318,17 @@ static void record_failure(struct sched *s, unsigned k)
 }
 
 /* The cloud is saturated: no lower split. The largest split above that meets the goal with
- * margin, else the fastest one at or above the current (the current unless FASTER_BY faster). */
+ * margin, else the fastest one at or above the current (the current unless FASTER_BY faster).
+ * The current split counts at the rate measured there when that is below its prediction: in a
+ * saturated cloud the frames the device runs itself after all are its real rate, and a higher
+ * split that does better without the cloud is better for the device and the cloud. */
 static unsigned on_saturated(struct sched *s, const struct sched_window *w, char *reason,
                              size_t len)
 {
     double need = s->cfg.goal_fps * (1 + s->cfg.margin);
+    double here = w->fps > 0 && w->fps < s->pred[s->split] ? w->fps : s->pred[s->split];
     unsigned best = s->split;
+    double best_f = here;
     for (unsigned k = s->cfg.nstages - 1; k > s->split; k--) {
         if (backing_off(s, k))
             continue;
@@ -332,10 +337,12 @@ static unsigned on_saturated(struct sched *s, const struct sched_window *w, char
                 s->cfg.goal_fps, s->pred[k], k);
             return k;
         }
-        if (s->pred[k] > s->pred[best])
+        if (s->pred[k] > best_f) {
             best = k;
+            best_f = s->pred[k];
+        }
     }
-    if (best != s->split && s->pred[best] < s->pred[s->split] * FASTER_BY)
+    if (best != s->split && best_f < here * FASTER_BY)
         best = s->split;
     if (best == s->split)
         say(reason, len, "cloud saturated: goal missed %.1f<%g, holding %u", w->fps,

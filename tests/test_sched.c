@@ -347,6 +347,16 @@ static void test_cloud_saturated(void)
         k = sched_update(s, &w, why, sizeof why);
         CHECK(k >= low);
     }
+    /* saturated, and the frames run here after all hold the rate at the low split below what
+     * split 6 gives alone: up to 6 */
+    k = low;
+    struct sched_window w;
+    sim_window(&m, k, &w);
+    w.cloud_saturated = true;
+    w.fps = 0.5 * true_fps(&m, 6);
+    k = sched_update(s, &w, why, sizeof why);
+    CHECK_EQ_INT(k, 6);
+    CHECK(strstr(why, "best") != NULL);
     sched_free(s);
 }
 
