@@ -202,12 +202,9 @@ unsigned agent__end_window(struct agent *a, int64_t now, bool last)
         next = decide(a, &s, now, w.cloud_stage_us, w.publish_us);
     } else if (a->sched && w.counts.captured && !last && a->o->saturation_rule &&
                costs.cloud_saturated) {
+        /* with the cloud saturated the policy only holds or moves up (sched.h) */
         unsigned up = decide(a, &s, now, w.cloud_stage_us, w.publish_us);
-        if (up > a->split)
-            next = up;
-        else
-            snprintf(a->reason, sizeof a->reason, "cloud saturated: frames ran late, holding %u",
-                     a->split);
+        next = up > a->split ? up : a->split;
     }
     if (a->sched && !last)
         next = follow_plan(a, &s, next, now);

@@ -360,13 +360,14 @@ static unsigned on_miss(struct sched *s, const struct sched_window *w, char *rea
     double goal = s->cfg.goal_fps;
     if (s->since_move < FRESH_WINDOWS)
         record_failure(s, s->split);
+    /* a saturated cloud may send the device up (less cloud work) even while results lag */
+    if (w->cloud_saturated)
+        return on_saturated(s, w, reason, len);
     if (s->bottleneck) {
         say(reason, len, "cloud bottleneck: delivered %.1f<<%.1f, holding %u", w->delivered_fps,
             w->fps, s->split);
         return s->split;
     }
-    if (w->cloud_saturated)
-        return on_saturated(s, w, reason, len);
     unsigned k = pick(s, cushion(s));
     if (k) {
         s->unreachable = false;

@@ -26,9 +26,10 @@
  * to it is not chosen again for 2, 4, 8, 16, then 32 windows. When results come back much
  * slower than frames leave, the cloud is the bottleneck: the split is not lowered. When every
  * worker serving the split says it is saturated (cloud_saturated), the split is not lowered
- * either: on a missed goal the policy takes the largest split at or above the current one that
- * meets it, else the fastest of those (the rate the device reaches with the cloud's share it
- * has), and the reason says "cloud saturated". */
+ * either (this comes before the bottleneck rule): on a missed goal the policy takes the largest
+ * split at or above the current one that meets it, else the fastest of those, the current one
+ * counting at the rate measured there when that is lower than predicted (the rate the device
+ * reaches with the cloud's share it has), and the reason says "cloud saturated". */
 #ifndef ES_SCHED_H
 #define ES_SCHED_H
 
