@@ -191,16 +191,12 @@ static enum es_err connect_broker(struct agent *a)
 
 static enum es_err start_policy(struct agent *a)
 {
-    uint64_t seed = 1469598103934665603ull; /* FNV-1a of the device id: each its own draws */
-    for (const char *c = a->o->device_id; *c; c++)
-        seed = (seed ^ (unsigned char)*c) * 1099511628211ull;
     struct sched_config sc = {.nstages = a->app->nstages,
                               .goal_fps = a->goal_fps,
                               .start_split = a->o->split,
                               .uplink_bytes_per_s = a->uplink.bytes_per_s,
                               .pool = a->pool,
-                              .cores = a->cores,
-                              .seed = seed};
+                              .cores = a->cores};
     a->sched = sched_new(&sc);
     return a->sched ? ES_OK : ES_ENOMEM;
 }

@@ -92,7 +92,7 @@ static struct stats_costs costs_of(struct agent *a, const struct accounts_window
 
 /* Automatic mode: hands the window to the policy and returns its answer, the next split. */
 static unsigned decide(struct agent *a, const struct stats *s, int64_t now, const double *cloud_us,
-                       double publish_us, bool late)
+                       double publish_us)
 {
     struct sched_window w = {
         .now_us = now,
@@ -105,7 +105,6 @@ static unsigned decide(struct agent *a, const struct stats *s, int64_t now, cons
         .bytes_per_frame = s->bytes_per_frame,
         .publish_us = publish_us,
         .cloud_saturated = a->o->saturation_rule && s->costs && s->costs->cloud_saturated,
-        .late = a->o->saturation_rule && late,
     };
     double rest = publish_us; /* the local stages after the first, and the publish */
     for (unsigned i = 0; i < a->app->nstages && i < STATE_MAX_STAGES; i++) {
@@ -197,15 +196,14 @@ unsigned agent__end_window(struct agent *a, int64_t now, bool last)
     if (a->tp)
         publish_stats(a, &s);
     unsigned next = a->split;
-    bool late = a->roster && late_window(&w, roster_serving(a->roster, a->split, now));
     /* The policy holds while frames run here: their rate says nothing about the split; but when
      * the cloud is saturated (the saturation rule) it may move up, to less cloud work. */
     if (a->sched && w.counts.captured && !last && w.counts.fallback == 0) {
-        next = decide(a, &s, now, w.cloud_stage_us, w.publish_us, late);
+        next = decide(a, &s, now, w.cloud_stage_us, w.publish_us);
     } else if (a->sched && w.counts.captured && !last && a->o->saturation_rule &&
                costs.cloud_saturated) {
         /* with the cloud saturated the policy only holds or moves up (sched.h) */
-        unsigned up = decide(a, &s, now, w.cloud_stage_us, w.publish_us, late);
+        unsigned up = decide(a, &s, now, w.cloud_stage_us, w.publish_us);
         next = up > a->split ? up : a->split;
     }
     if (a->sched && !last)

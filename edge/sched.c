@@ -14,7 +14,6 @@
 #define LARGE_PRIOR 1e6         /* bytes assumed for an unseen split below every seen one */
 #define PRIOR_US_PER_BYTE 0.002 /* 500 MB/s, until a large payload has been measured */
 #define MISS_TOLERANCE 0.05     /* a miss smaller than this needs a second window to count */
-#define YIELD_P 0.25            /* a late device's chance a window to step up (sched_window.late) */
 #define FASTER_BY 1.05          /* when unreachable, move only to a split this much faster */
 #define BOTTLENECK_RATIO 0.75   /* delivered below this share of fps: the cloud is the limit */
 #define FRESH_WINDOWS 3         /* a miss this soon after moving to a split is its failure */
@@ -52,7 +51,6 @@ struct sched {
     unsigned retry_at[SCHED_MAX_STAGES]; /* window count from which a split may be tried */
     double pred[SCHED_MAX_STAGES];       /* conservative fps prediction per split */
     double pred_opt[SCHED_MAX_STAGES];   /* same, with unseen payloads assumed not to grow */
-    uint64_t rng;                        /* the yield draws' state */
 };
 
 struct sched *sched_new(const struct sched_config *cfg)
@@ -66,7 +64,6 @@ struct sched *sched_new(const struct sched_config *cfg)
     if (!s)
         return NULL;
     s->cfg = *cfg;
-    s->rng = cfg->seed ? cfg->seed : 1;
     if (s->cfg.margin == 0)
         s->cfg.margin = 0.15;
     s->split = cfg->start_split;
@@ -320,15 +317,6 @@ static void record_failure(struct sched *s, unsigned k)
     s->retry_at[k] = s->nwin + (2u << (s->fails[k] - 1));
 }
 
-/* One draw in [0, 1) (xorshift64*). */
-static double draw(struct sched *s)
-{
-    s->rng ^= s->rng >> 12;
-    s->rng ^= s->rng << 25;
-    s->rng ^= s->rng >> 27;
-    return (double)((s->rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
-}
-
 /* The cloud is saturated: no lower split. The largest split above that meets the goal with
  * margin, else the fastest one at or above the current (the current unless FASTER_BY faster).
  * The current split counts at the rate measured there when that is below its prediction: in a
@@ -356,18 +344,6 @@ static unsigned on_saturated(struct sched *s, const struct sched_window *w, char
     }
     if (best != s->split && best_f < here * FASTER_BY)
         best = s->split;
-    if (best == s->split && w->late && draw(s) < YIELD_P) {
-        unsigned f = s->split;
-        for (unsigned k = s->cfg.nstages - 1; k > s->split; k--)
-            if (s->pred[k] > 0 && (f == s->split || s->pred[k] > s->pred[f]))
-                f = k;
-        if (f != s->split) {
-            record_failure(s, s->split);
-            say(reason, len, "cloud saturated: frames late, yielding to %u (%.1f predicted)", f,
-                s->pred[f]);
-            return f;
-        }
-    }
     if (best == s->split)
         say(reason, len, "cloud saturated: goal missed %.1f<%g, holding %u", w->fps,
             s->cfg.goal_fps, best);

@@ -51,8 +51,6 @@ struct sched_config {
     unsigned pool;             /* threads running the first stage beside the rest; 0: one
                                 * thread runs everything */
     unsigned cores;            /* cores the device has (with pool > 0); 0 counts as 1 */
-    uint64_t seed;             /* of the yield draws (see late below); 0 counts as 1. Give
-                                * each device its own (from its id) */
 };
 
 /* The device time of a frame whose first stage takes first_us and whose other local stages and
@@ -80,11 +78,6 @@ struct sched_window {
     double other_us;      /* mean edge time per frame beyond the frame time (sched_frame_us) */
     bool cloud_saturated; /* every worker serving the split states it is saturated, or the cloud
                            * ran late for the device */
-    bool late;            /* the cloud ran late for the device: of the devices that then hold a
-                           * split below their fastest local one, each steps up to that one with
-                           * probability 1/4 a window ("yielding"), so a herd that filled the cloud
-                           * thins out instead of every device missing its deadlines; the split it
-                           * left is then not taken again for 2, 4, 8... windows */
 };
 
 struct sched;
