@@ -64,11 +64,22 @@ int main(void)
     follow_planner(f, "pa", true);
     CHECK(follow_message(f, "cam-01", (const uint8_t *)p, strlen(p), 0));
     CHECK(!follow_wait_first(f, 2, who, sizeof who)); /* a plan came */
+    follow_free(f);
+    /* more planners than it remembers: the ones it kept count, and when all go, none is left */
+    f = follow_new();
     for (int i = 0; i < FOLLOW_PLANNERS + 2; i++) {
         char id[8];
         snprintf(id, sizeof id, "p%d", i);
-        follow_planner(f, id, true); /* more than it remembers: no harm */
+        follow_planner(f, id, true);
     }
+    for (int i = FOLLOW_PLANNERS + 1; i >= 1; i--) {
+        char id[8];
+        snprintf(id, sizeof id, "p%d", i);
+        follow_planner(f, id, false);
+    }
+    CHECK(follow_wait_first(f, 2, who, sizeof who) && strcmp(who, "p0") == 0);
+    follow_planner(f, "p0", false);
+    CHECK(!follow_wait_first(f, 2, who, sizeof who));
     follow_free(f);
     free(p);
     free(other);
