@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -178,8 +179,23 @@ void broker_stop(struct broker *b, bool failed)
     if (b->pid > 0)
         harness_stop(b->pid, 3000);
     b->pid = 0;
-    if (failed)
-        harness_dump(b->log);
+    if (!failed)
+        return;
+    harness_dump(b->log);
+    /* and every program's log in the scratch directory (workers, edges, planners) */
+    DIR *d = opendir(b->dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        char path[600];
+        if (n > 4 && strcmp(e->d_name + n - 4, ".log") == 0 &&
+            strcmp(e->d_name, "mosquitto.log") != 0) {
+            snprintf(path, sizeof path, "%s/%s", b->dir, e->d_name);
+            harness_dump(path);
+        }
+    }
+    if (d)
+        closedir(d);
 }
 
 pid_t harness_spawn(const char *const argv[], const char *out_path, const char *err_path)
@@ -393,8 +409,10 @@ bool results_once(json_t *results, json_int_t frames, const char *worker, bool *
     {
         json_int_t seq = json_integer_value(json_object_get(r, "seq"));
         if (ok && (seq < 0 || seq >= frames || seen[seq]++)) {
-            fprintf(stderr, "results_once: seq %lld %s\n", (long long)seq,
-                    seq < 0 || seq >= frames ? "out of range" : "twice");
+            const char *by = json_string_value(json_object_get(r, "worker"));
+            fprintf(stderr, "results_once: seq %lld %s (this one from %s%s)\n", (long long)seq,
+                    seq < 0 || seq >= frames ? "out of range" : "twice", by ? by : "?",
+                    json_is_true(json_object_get(r, "fallback")) ? ", run on the device" : "");
             ok = false;
         }
         const char *w = json_string_value(json_object_get(r, "worker"));

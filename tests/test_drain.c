@@ -41,13 +41,29 @@ int main(void)
         CHECK_EQ_INT(harness_wait(edge, 120000), 0);
         CHECK(collector_wait(c, "drain", FRAMES, 10000));
 
+        /* Every frame's result arrives. The edge may still publish a frame again: its deadline
+         * is a multiple of the measured round trip, and the other worker taking over the backlog
+         * can outlast it on a loaded machine. Such a frame is answered twice (the copy may
+         * come after the edge has ended, so the edge's own duplicate count can be short). The
+         * drain itself adds no result: no more frames are answered twice than the edge published
+         * again or ran itself. */
         json_t *got = collector_results(c, "drain");
+        size_t dups = 0, fallback = 0;
+        CHECK(results_at_least_once(got, FRAMES, &dups, &fallback));
         bool by1 = false;
-        CHECK_EQ_INT(json_array_size(got), FRAMES);
-        CHECK(results_once(got, FRAMES, "w-drain-1", &by1));
+        for (size_t i = 0; i < json_array_size(got); i++) {
+            const char *w = json_string_value(json_object_get(json_array_get(got, i), "worker"));
+            by1 = by1 || (w && strcmp(w, "w-drain-1") == 0);
+        }
         CHECK(by1); /* the stopped worker did take part */
         json_decref(got);
-        CHECK_EQ_INT(harness_count_lines(log, "lost=0 ", NULL), 1);
+        long long again = harness_summary(log, "retried") + harness_summary(log, "fallback");
+        CHECK((long long)dups <= again);
+        CHECK_EQ_INT(harness_summary(log, "lost"), 0);
+        if (dups)
+            fprintf(stderr,
+                    "test_drain: %zu frames answered twice, the edge published %lld again\n", dups,
+                    harness_summary(log, "retried"));
     }
     collector_free(c);
     if (w1 > 0)
