@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,13 +37,15 @@
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
+#include "mqtt_pub.h"
 #include "result.h"
 #include "source.h"
 #include "topic.h"
 #include "transport.h"
 #include "wire.h"
 
-#define MAX_DEVICES 1000       /* a socket each: below the usual limit of 1024 open files */
+#define MAX_DEVICES 4000       /* a socket each: the open-file limit is raised at start */
+#define FD_MARGIN 64           /* open files besides the devices' sockets */
 #define MAX_FRAMES 10000000ull /* devices x frames per device, 16 bytes of bookkeeping each */
 #define BASE_FRAMES 4          /* distinct frame states the devices cycle through */
 #define CONNECT_THREADS 8      /* connections opened (and closed) in parallel */
@@ -57,14 +60,17 @@ struct options {
     long split;
     double drain;
     long connections; /* 0: one per device */
-    long qos;         /* of the frames published and the results subscription */
+    long qos;         /* of the frames published */
+    long sub_qos;     /* of the results subscription; -1: as qos */
+    bool paho;        /* own connections through Paho, not the epoll publisher */
 };
 
 /* One MQTT connection, serving one device or, with --connections, several. */
 struct conn {
     char id[TOPIC_ID_MAX + 1]; /* client id: the device's id, or loadgen-<pid>-<n> when shared */
     char *hosts;               /* the broker list, starting at this connection's broker */
-    struct transport *tp;
+    struct transport *tp;      /* Paho's connection, or NULL with the epoll publisher */
+    size_t raw;                /* the connection's index in the epoll publisher */
 };
 
 struct device {
@@ -86,7 +92,8 @@ struct loadgen {
     struct device *dev;
     struct conn *conns;
     long nconns;
-    uint64_t frames; /* per device */
+    struct mqtt_pub *raw; /* the devices' own connections, unless Paho serves them */
+    uint64_t frames;      /* per device */
     struct slot *slots;
     struct transport *sub;
     char sub_id[TOPIC_ID_MAX + 1]; /* the subscriber's client id */
@@ -109,8 +116,8 @@ static int usage(const char *why)
     if (why) {
         fprintf(stderr,
                 "es-loadgen: %s\nusage: es-loadgen [--devices N] [--rate R] [--seconds D] "
-                "[--split K] [--drain S] [--connections C] [--host H:P[,...]] [--mqtt-version "
-                "3|5] (--help lists all)\n",
+                "[--split K] [--drain S] [--connections C] [--paho] [--host H:P[,...]] "
+                "[--mqtt-version 3|5] (--help lists all)\n",
                 why);
         return 2;
     }
@@ -122,8 +129,12 @@ static int usage(const char *why)
            "  --split K         stages 0..K-1 ran on the device (default 3)\n"
            "  --drain S         wait up to S seconds after the last publish (default 3)\n"
            "  --connections C   MQTT connections the devices share, device i on connection\n"
-           "                    i mod C (default 0: one per device, client id = device id)\n"
-           "  --qos 0|1         QoS of the frames and of the results subscription (default 1)\n"
+           "                    i mod C through Paho (default 0: one per device, client\n"
+           "                    id = device id, served by one epoll loop; MQTT 3.1.1, no TLS)\n"
+           "  --paho            one Paho connection per device instead of the epoll loop\n"
+           "                    (costs far more CPU; for comparison, or with TLS)\n"
+           "  --qos 0|1         QoS of the frames (default 1)\n"
+           "  --sub-qos 0|1     QoS of the results subscription (default: as --qos)\n"
            "  --help            this text\n"
            "broker options:\n" CLI_BROKER_HELP,
            MAX_DEVICES);
@@ -138,6 +149,8 @@ enum {
     OPT_DRAIN,
     OPT_CONNECTIONS,
     OPT_QOS,
+    OPT_SUB_QOS,
+    OPT_PAHO,
     OPT_HELP
 };
 
@@ -174,8 +187,44 @@ static enum es_err own_option(struct options *o, int opt, const char *arg, char 
         if ((err = cli_parse_long(arg, 0, 1, &o->qos)) != ES_OK)
             snprintf(why, n, "--qos must be 0 or 1, got '%s'", arg);
         break;
+    case OPT_SUB_QOS:
+        if ((err = cli_parse_long(arg, 0, 1, &o->sub_qos)) != ES_OK)
+            snprintf(why, n, "--sub-qos must be 0 or 1, got '%s'", arg);
+        break;
+    case OPT_PAHO:
+        o->paho = true;
+        err = ES_OK;
+        break;
     }
     return err;
+}
+
+/* True when the devices' own connections go through the epoll publisher. */
+static bool use_raw(const struct options *o)
+{
+    return !o->paho && (!o->connections || o->connections >= o->devices);
+}
+
+/* The options the epoll publisher cannot honour; true with why set when one is given. */
+static bool check_raw_options(const struct options *o, char *why, size_t n)
+{
+    const struct transport_opts *b = &o->broker;
+    const char *opt = b->tls                 ? "--tls"
+                      : b->cafile            ? "--cafile"
+                      : b->certfile          ? "--cert"
+                      : b->keyfile           ? "--key"
+                      : b->tls_no_verify     ? "--insecure"
+                      : b->tls_no_hostname   ? "--tls-no-hostname"
+                      : b->password_file     ? "--password-file"
+                      : b->mqtt_version == 5 ? "--mqtt-version 5"
+                                             : NULL;
+    if (!use_raw(o) || !opt)
+        return false;
+    snprintf(why, n,
+             "%s needs Paho, but the devices' own connections are plain TCP from one epoll loop: "
+             "add --connections C (C shared connections) or --paho (one Paho connection each)",
+             opt);
+    return true;
 }
 
 /* Parses the command line into o. Returns 0, or the exit status (2 for a bad command line, 0
@@ -190,12 +239,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"drain", required_argument, NULL, OPT_DRAIN},
         {"connections", required_argument, NULL, OPT_CONNECTIONS},
         {"qos", required_argument, NULL, OPT_QOS},
+        {"sub-qos", required_argument, NULL, OPT_SUB_QOS},
+        {"paho", no_argument, NULL, OPT_PAHO},
         {"help", no_argument, NULL, OPT_HELP},
         CLI_BROKER_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     *o = (struct options){
-        .devices = 10, .rate = 10, .seconds = 10, .split = 3, .drain = 3, .qos = 1};
+        .devices = 10, .rate = 10, .seconds = 10, .split = 3, .drain = 3, .qos = 1, .sub_qos = -1};
     char why[200] = "";
     if (cli_broker_defaults(&o->broker, why, sizeof why) != ES_OK)
         return usage(why);
@@ -225,7 +276,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                  ball->nstages - 1, o->split);
         return usage(why);
     }
-    return 0;
+    return check_raw_options(o, why, sizeof why) ? usage(why) : 0;
 }
 
 /* Runs stages 0..K-1 over BASE_FRAMES frames of the synthetic source into g->base. */
@@ -331,6 +382,35 @@ static enum es_err for_conns(struct loadgen *g, void *(*fn)(void *))
     return err;
 }
 
+/* The devices' own connections through the epoll publisher: connection i tries broker i mod n
+ * of the list first, as with Paho. */
+static enum es_err connect_raw(struct loadgen *g)
+{
+    const struct transport_opts *b = &g->o.broker;
+    struct mqtt_pub_opts po = {.hosts = b->host,
+                               .port = b->port,
+                               .qos = (int)g->o.qos,
+                               .keepalive_s = 60,
+                               .username = b->username,
+                               .password = b->password,
+                               .stop = &stopping};
+    enum es_err err = mqtt_pub_new(&po, &g->raw);
+    for (long i = 0; err == ES_OK && i < g->nconns; i++)
+        err = mqtt_pub_add(g->raw, g->conns[i].id, &g->conns[i].raw);
+    return err == ES_OK ? mqtt_pub_connect(g->raw) : err;
+}
+
+/* One line of the epoll publisher's counts, after the drain. */
+static void log_raw_stats(const struct loadgen *g)
+{
+    struct mqtt_pub_stats s;
+    mqtt_pub_stats(g->raw, &s);
+    log_msg(s.refused || s.lost || s.unacked ? LOG_WARN : LOG_INFO, "LOADGEN-PUB",
+            "epoll publisher: %" PRIu64 " published, %" PRIu64 " refused, %" PRIu64
+            " PUBACKs, %" PRIu64 " without PUBACK; %zu of %zu connections up, %zu lost",
+            s.published, s.refused, s.acked, s.unacked, s.up, s.conns, s.lost);
+}
+
 /* The device index of id "sim-NNNN", or -1. */
 static long device_index(const struct loadgen *g, const char *id)
 {
@@ -381,7 +461,9 @@ static void publish_one(struct loadgen *g, long d, uint64_t seq, uint8_t **buf, 
     g->sent++;
     pthread_mutex_unlock(&g->lock);
     enum es_err err = wire_encode(st, (unsigned)g->o.split, buf, cap, len);
-    if (err == ES_OK)
+    if (err == ES_OK && g->raw)
+        err = mqtt_pub_publish(g->raw, dv->conn->raw, dv->topic, *buf, *len);
+    else if (err == ES_OK)
         err = transport_publish(dv->conn->tp, dv->topic, *buf, *len, (int)g->o.qos, false);
     if (err != ES_OK) {
         pthread_mutex_lock(&g->lock);
@@ -390,12 +472,13 @@ static void publish_one(struct loadgen *g, long d, uint64_t seq, uint8_t **buf, 
     }
 }
 
-/* Process CPU time in microseconds. */
-static int64_t process_cpu_us(void)
+/* Sleeps until the monotonic time due (µs), then lets the epoll publisher handle what came
+ * meanwhile (PUBACKs, writable sockets) in one go: cheaper than waking up for every ack. */
+static void wait_until(struct loadgen *g, int64_t due)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    clock_sleep_us(due - clock_mono_us());
+    if (g->raw)
+        mqtt_pub_poll(g->raw, 0);
 }
 
 struct run_times {
@@ -413,7 +496,7 @@ static enum es_err publish_all(struct loadgen *g, struct run_times *rt)
     size_t cap = 0, len = 0;
     uint64_t total = g->frames * (uint64_t)g->o.devices;
     double step_us = 1e6 / (g->o.rate * (double)g->o.devices);
-    int64_t cpu0 = process_cpu_us();
+    int64_t cpu0 = clock_process_cpu_us();
     int64_t t0 = clock_mono_us();
     rt->start_wall = clock_wall_us();
     pthread_mutex_lock(&g->lock);
@@ -422,15 +505,19 @@ static enum es_err publish_all(struct loadgen *g, struct run_times *rt)
     for (uint64_t i = 0; i < total && !stopping; i++) {
         int64_t due = t0 + (int64_t)((double)i * step_us);
         int64_t now = clock_mono_us();
-        if (due > now + EARLY_US)
-            clock_sleep_us(due - now);
-        else if (now - due > rt->late_max_us)
-            rt->late_max_us = now - due;
+        if (due > now + EARLY_US) {
+            wait_until(g, due);
+        } else {
+            if (now - due > rt->late_max_us)
+                rt->late_max_us = now - due;
+            if (g->raw && i % 64 == 0)
+                mqtt_pub_poll(g->raw, 0); /* no sleep for a while: read the acks anyway */
+        }
         publish_one(g, (long)(i % (uint64_t)g->o.devices), i / (uint64_t)g->o.devices, &buf, &cap,
                     &len);
     }
     rt->end_wall = clock_wall_us();
-    rt->cpu_us = process_cpu_us() - cpu0;
+    rt->cpu_us = clock_process_cpu_us() - cpu0;
     rt->payload = len;
     free(buf);
     return ES_OK;
@@ -446,7 +533,7 @@ static void drain(struct loadgen *g)
         pthread_mutex_unlock(&g->lock);
         if (all)
             break;
-        clock_sleep_us(10000);
+        wait_until(g, clock_mono_us() + 10000);
     }
 }
 
@@ -540,15 +627,22 @@ static enum es_err subscribe_results(struct loadgen *g)
         err = topic_results(filter, sizeof filter, "x");
     if (err == ES_OK) {
         filter[strlen(filter) - 1] = '+';
-        err = transport_subscribe(g->sub, filter, (int)g->o.qos);
+        err =
+            transport_subscribe(g->sub, filter, (int)(g->o.sub_qos < 0 ? g->o.qos : g->o.sub_qos));
     }
     return err;
 }
 
 static void teardown(struct loadgen *g)
 {
+    if (g->raw) {
+        mqtt_pub_close(g->raw, 2000000);
+        mqtt_pub_free(g->raw);
+        g->raw = NULL;
+    }
     if (g->conns) {
-        for_conns(g, close_some);
+        if (!use_raw(&g->o))
+            for_conns(g, close_some);
         for (long i = 0; i < g->nconns; i++)
             free(g->conns[i].hosts);
     }
@@ -570,18 +664,45 @@ static enum es_err run(struct loadgen *g)
         err = subscribe_results(g);
     int64_t t0 = clock_mono_us();
     if (err == ES_OK)
-        err = for_conns(g, connect_some);
+        err = use_raw(&g->o) ? connect_raw(g) : for_conns(g, connect_some);
     if (err != ES_OK)
         return err;
     log_msg(LOG_INFO, "LOADGEN-READY",
-            "%ld devices on %ld connections, connected in %.1f s; publishing for %g s",
-            g->o.devices, g->nconns, (double)(clock_mono_us() - t0) / 1e6, g->o.seconds);
+            "%ld devices on %ld connections (%s), connected in %.1f s; publishing for %g s",
+            g->o.devices, g->nconns, g->raw ? "one epoll loop, MQTT 3.1.1" : "Paho",
+            (double)(clock_mono_us() - t0) / 1e6, g->o.seconds);
     publish_all(g, &rt);
     drain(g);
+    if (g->raw)
+        log_raw_stats(g);
     transport_close(g->sub); /* no result callback runs after this */
     g->sub = NULL;
     report(g, &rt);
     return ES_OK;
+}
+
+/* Raises the soft limit of open files to the hard limit. ES_ELIMIT (said why) when it still
+ * leaves no socket for every connection. */
+static enum es_err raise_file_limit(const struct options *o)
+{
+    long conns = o->connections && o->connections < o->devices ? o->connections : o->devices;
+    rlim_t need = (rlim_t)conns + FD_MARGIN;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return ES_OK; /* nothing known: the connects will say it */
+    struct rlimit want = {rl.rlim_max, rl.rlim_max};
+    if (rl.rlim_cur < rl.rlim_max && setrlimit(RLIMIT_NOFILE, &want) == 0)
+        rl.rlim_cur = rl.rlim_max;
+    want.rlim_cur = need; /* a hard limit of "unlimited" may refuse a soft one as high */
+    if (rl.rlim_cur < need && rl.rlim_max >= need && setrlimit(RLIMIT_NOFILE, &want) == 0)
+        rl.rlim_cur = need;
+    if (rl.rlim_cur >= need)
+        return ES_OK;
+    fprintf(stderr,
+            "es-loadgen: %ld connections need about %llu open files, but the limit is %llu "
+            "(ulimit -Hn): raise the hard limit, or share connections with --connections C\n",
+            conns, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+    return ES_ELIMIT;
 }
 
 int main(int argc, char **argv)
@@ -590,6 +711,8 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &g.o);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (raise_file_limit(&g.o) != ES_OK)
+        return 1;
     pthread_mutex_init(&g.lock, NULL);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);

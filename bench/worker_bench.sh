@@ -8,16 +8,18 @@
 # Each split runs at a light load and at one past what the worker can take (it then works without
 # pause, as when it is the bottleneck).
 # Every load runs at each QoS of QOS: the QoS of the frames es-loadgen publishes, of the worker's
-# subscription and results (--qos), and of es-loadgen's results subscription. The broker's CPU
+# subscription and results (--qos), and of es-loadgen's results subscription; an entry F/R sets
+# the frames' QoS to F and the results' (worker --qos, es-loadgen --sub-qos) to R, as an edge
+# agent with --qos F against workers with --qos R. The broker's CPU
 # over the same span is counted too: the cloud's cost per result is the worker's and the broker's.
 # Usage: bench/worker_bench.sh   env: LOADS ("1:10:20 1:30:20 3:10:20 3:50:60": SPLIT:DEVICES:FPS
-#   runs), QOS ("1 0"), SECONDS_ (8), BUILD (build)
+#   runs), QOS ("1 0/1 0"), SECONDS_ (8), BUILD (build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 build=${BUILD:-build}
 loads=${LOADS:-1:10:20 1:30:20 3:10:20 3:50:60}
-qoss=${QOS:-1 0}
+qoss=${QOS:-1 0/1 0}
 secs=${SECONDS_:-8}
 [ -x "$build/bin/es-loadgen" ] || scripts/setup.sh "$build"
 
@@ -38,8 +40,9 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for load in $loads; do
  for q in $qoss; do
   IFS=: read -r k devices rate <<<"$load"
+  fq=${q%/*} rq=${q#*/}
   start_worker "$run/worker-$k.log" "$build/bin/cloud-worker" --host 127.0.0.1 --port "$port" \
-    --worker-id "bench-w$k" --threads 1 --stats-every 1 --qos "$q"
+    --worker-id "bench-w$k" --threads 1 --stats-every 1 --qos "$rq"
   wpid=$WORKER_PID
   sleep 0.5
   mosquitto_sub -h 127.0.0.1 -p "$port" -t 'pipeline/results/+' -C 300 >"$run/results-$k" &
@@ -48,7 +51,7 @@ for load in $loads; do
   c0=$(cpu_ticks "$wpid")
   b0=$(cpu_ticks "$BROKER_PID")
   "$build/bin/es-loadgen" --host "127.0.0.1:$port" --devices "$devices" --rate "$rate" \
-    --seconds "$secs" --split "$k" --connections 2 --drain 2 --qos "$q" >"$run/loadgen-$k" 2>&1
+    --seconds "$secs" --split "$k" --connections 2 --drain 2 --qos "$fq" --sub-qos "$rq" >"$run/loadgen-$k" 2>&1
   # Past the load the worker still works through its queue: wait until its count stands still
   # (two stats lines alike), then take its CPU time and count together.
   processed=-1
@@ -74,7 +77,7 @@ for load in $loads; do
     per = (c1 - c0) / hz * 1e6 / n
     br = (b1 - b0) / hz * 1e6 / n
     st = sc / n
-    printf "| %d | %d | %d | %d | %.0f | %.0f | %.0f | %s | %.0f | %.0f | %.0f%% | %.1fx |\n", k, q, load, n, per, br, st, s, 1e6 / per, 1e6 / st, 100 * st / per, (per + br) / st
+    printf "| %d | %s | %d | %d | %.0f | %.0f | %.0f | %s | %.0f | %.0f | %.0f%% | %.1fx |\n", k, q, load, n, per, br, st, s, 1e6 / per, 1e6 / st, 100 * st / per, (per + br) / st
   }'
  done
 done

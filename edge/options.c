@@ -70,7 +70,9 @@ void edge_usage(FILE *out)
           "  --saturation-rule on|off  automatic mode: when every worker serving the split\n"
           "                    says it is saturated, a missed goal does not lower the split\n"
           "                    (default on; off: the older policy, for comparisons)\n"
-          "  --qos 0|1         QoS of stage payloads (default 1)\n"
+          "  --qos 0|1         QoS of stage payloads (default 0: the result deadline and the\n"
+          "                    publish again cover a lost frame; 1 adds the broker's\n"
+          "                    acknowledgement)\n"
           "  --sub-qos 0|1     QoS of the results and status subscriptions (default 1); 0 on\n"
           "                    a RabbitMQ 3.10 cluster, so the agent can move to another node\n"
           "                    when its node dies (missed results: the deadlines cover them)\n"
@@ -99,7 +101,7 @@ static void defaults(void *opts)
     o->app = "ball";
     o->slowdown.constant = 1;
     o->window_s = 3;
-    o->qos = 1;
+    o->qos = 0;
     o->sub_qos = 1;
     o->saturation_rule = true;
     o->inflight = 32;
