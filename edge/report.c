@@ -185,7 +185,7 @@ unsigned agent__end_window(struct agent *a, int64_t now, bool last)
         .stage_us = w.stage_us,
         .nstages = a->app->nstages,
         .lost = w.lost,
-        .goal_unreachable = a->sched && sched_goal_unreachable(a->sched),
+        .goal_unreachable = sched_goal_unreachable_at(a->sched, w.fps),
         .reason = a->reason[0] ? a->reason : NULL,
         .predicted_fps = a->sched ? predicted : NULL,
         .counts = a->tp ? &w.counts : NULL,

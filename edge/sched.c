@@ -464,6 +464,11 @@ bool sched_goal_unreachable(const struct sched *s)
     return s && s->unreachable && s->short_of_goal;
 }
 
+bool sched_goal_unreachable_at(const struct sched *s, double fps)
+{
+    return s && s->unreachable && fps < s->cfg.goal_fps * (1 - MISS_TOLERANCE);
+}
+
 bool sched_cloud_bottleneck(const struct sched *s)
 {
     return s && s->bottleneck;

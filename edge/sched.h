@@ -108,6 +108,12 @@ unsigned sched_update(struct sched *s, const struct sched_window *w, char *reaso
  * is not said to be unable to reach it). */
 bool sched_goal_unreachable(const struct sched *s);
 
+/* The same said of a window that has not been through sched_update yet (the stats of the window
+ * just closed are published before the policy reads it): the last update found that no split
+ * meets the goal, and fps, the new window's rate, falls short of it by more than 5%. A device
+ * that reaches its goal in the new window is not said to be unable to. */
+bool sched_goal_unreachable_at(const struct sched *s, double fps);
+
 /* Whether the last full window saw results come back well below the edge's frame rate. */
 bool sched_cloud_bottleneck(const struct sched *s);
 

@@ -134,6 +134,10 @@ static void test_every_start(void)
             }
             CHECK_EQ_INT(changes, 0);
             CHECK(sched_goal_unreachable(s) == e->unreachable);
+            /* a new window at the goal is not unreachable; one well short of it is, if no
+             * split could meet the goal */
+            CHECK(!sched_goal_unreachable_at(s, e->goal));
+            CHECK(sched_goal_unreachable_at(s, e->goal * 0.9) == e->unreachable);
             double pred[NSTAGES];
             sched_predictions(s, pred, NSTAGES);
             CHECK(fabs(pred[k] / true_fps(&m, k) - 1) < 0.02);
