@@ -7,10 +7,11 @@
 # deadline), the results' latency p50/p99 (capture to result, ms), and the CPU of each process
 # in % of one core (user + system, /proc), from the first publish to the end of the drain: the
 # generator, the broker and the two workers. The frames travel at QOS (es-loadgen --qos), the results at RQOS (the workers' --qos,
-# es-loadgen's --sub-qos): the defaults are the edge agent's and the worker's.
+# es-loadgen's --sub-qos): the defaults are the edge agent's and the worker's. PAHO=1 serves
+# the devices' connections through Paho (es-loadgen --paho), one connection each as before.
 # Usage: bench/fleet_ladder.sh
 #   env: DEVICES ("200 500 1000 2000"), RATE (10), SPLIT (3), SECS (15), DRAIN (5), QOS (0),
-#        RQOS (1), BUILD (build)
+#        RQOS (1), PAHO (0), BUILD (build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -22,6 +23,8 @@ secs=${SECS:-15}
 drain=${DRAIN:-5}
 qos=${QOS:-0}
 rqos=${RQOS:-1}
+mode=()
+[ "${PAHO:-0}" != 0 ] && mode=(--paho)
 [ -x "$build/bin/es-loadgen" ] || scripts/setup.sh "$build"
 # a socket per device in the broker too
 ulimit -n "$(ulimit -Hn)"
@@ -33,7 +36,8 @@ hz=$(getconf CLK_TCK)
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 echo "one broker, two one-thread workers; devices with their own connection, $rate fps each," \
-  "split $split, $secs s + ${drain} s drain; frames QoS $qos, results QoS $rqos; nproc $(nproc)"
+  "split $split, $secs s + ${drain} s drain; frames QoS $qos, results QoS $rqos;" \
+  "connections: $([ ${#mode[@]} = 0 ] && echo "one epoll loop" || echo "Paho, one each"); nproc $(nproc)"
 echo
 echo "| devices | frames/s | sent | results | lost | p50, ms | p99, ms | generator CPU | broker CPU | workers' CPU |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -48,7 +52,7 @@ for n in $rungs; do
   done
   "$build/bin/es-loadgen" --host "127.0.0.1:$port" --devices "$n" --rate "$rate" \
     --seconds "$secs" --split "$split" --drain "$drain" --qos "$qos" --sub-qos "$rqos" \
-    >"$run/loadgen-$n" 2>"$run/loadgen-$n.log" &
+    "${mode[@]}" >"$run/loadgen-$n" 2>"$run/loadgen-$n.log" &
   gen=$!
   # CPU over the publishing span: from the generator's first publish to its report
   timeout 120 bash -c "until grep -q LOADGEN-READY '$run/loadgen-$n.log'; do sleep 0.05; done" ||
