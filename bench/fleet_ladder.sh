@@ -61,8 +61,9 @@ for n in $rungs; do
   b0=$(ticks "$BROKER_PID")
   w0=$(($(ticks "${pids[1]}") + $(ticks "${pids[2]}")))
   t0=$(date +%s.%N)
-  # the generator's ticks just before it exits: poll them
-  g1=$g0
+  # the generator's ticks just before it exits: poll them (a generator already gone leaves the
+  # starting figures, and a zero span)
+  g1=$g0 b1=$b0 w1=$w0 t1=$t0
   while kill -0 "$gen" 2>/dev/null; do
     g1=$(ticks "$gen" 2>/dev/null || echo "$g1")
     b1=$(ticks "$BROKER_PID")
@@ -79,7 +80,7 @@ for n in $rungs; do
     -v lost="$(field lost)" -v p50="$(field p50_ms)" -v p99="$(field p99_ms)" \
     -v g="$((g1 - g0))" -v b="$((b1 - b0))" -v w="$((w1 - w0))" -v hz="$hz" \
     -v dt="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 'BEGIN {
-    pct = 100 / hz / dt
+    pct = dt > 0 ? 100 / hz / dt : 0
     printf "| %d | %d | %d | %d | %d | %s | %s | %.0f%% | %.0f%% | %.0f%% |\n", n, n * r, sent,
       res, lost, p50, p99, g * pct, b * pct, w * pct
   }'
