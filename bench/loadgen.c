@@ -43,6 +43,7 @@
 #include "topic.h"
 #include "transport.h"
 #include "wire.h"
+#include "wire_batch.h"
 
 #define MAX_DEVICES 4000       /* a socket each: the open-file limit is raised at start */
 #define FD_MARGIN 64           /* open files besides the devices' sockets */
@@ -62,6 +63,7 @@ struct options {
     long connections; /* 0: one per device */
     long qos;         /* of the frames published */
     long sub_qos;     /* of the results subscription; -1: as qos */
+    long batch;       /* frames per message (a frame batch when > 1) */
     bool paho;        /* own connections through Paho, not the epoll publisher */
 };
 
@@ -135,6 +137,8 @@ static int usage(const char *why)
            "                    (costs far more CPU; for comparison, or with TLS)\n"
            "  --qos 0|1         QoS of the frames (default 1)\n"
            "  --sub-qos 0|1     QoS of the results subscription (default: as --qos)\n"
+           "  --batch B         B frames of a device per message, a frame batch (default 1);\n"
+           "                    each device then publishes R / B messages per second\n"
            "  --help            this text\n"
            "broker options:\n" CLI_BROKER_HELP,
            MAX_DEVICES);
@@ -151,6 +155,7 @@ enum {
     OPT_QOS,
     OPT_SUB_QOS,
     OPT_PAHO,
+    OPT_BATCH,
     OPT_HELP
 };
 
@@ -190,6 +195,10 @@ static enum es_err own_option(struct options *o, int opt, const char *arg, char 
     case OPT_SUB_QOS:
         if ((err = cli_parse_long(arg, 0, 1, &o->sub_qos)) != ES_OK)
             snprintf(why, n, "--sub-qos must be 0 or 1, got '%s'", arg);
+        break;
+    case OPT_BATCH:
+        if ((err = cli_parse_long(arg, 1, WIRE_BATCH_MAX_FRAMES, &o->batch)) != ES_OK)
+            snprintf(why, n, "--batch must be 1..%d, got '%s'", WIRE_BATCH_MAX_FRAMES, arg);
         break;
     case OPT_PAHO:
         o->paho = true;
@@ -241,12 +250,19 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"qos", required_argument, NULL, OPT_QOS},
         {"sub-qos", required_argument, NULL, OPT_SUB_QOS},
         {"paho", no_argument, NULL, OPT_PAHO},
+        {"batch", required_argument, NULL, OPT_BATCH},
         {"help", no_argument, NULL, OPT_HELP},
         CLI_BROKER_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    *o = (struct options){
-        .devices = 10, .rate = 10, .seconds = 10, .split = 3, .drain = 3, .qos = 1, .sub_qos = -1};
+    *o = (struct options){.devices = 10,
+                          .rate = 10,
+                          .seconds = 10,
+                          .split = 3,
+                          .drain = 3,
+                          .qos = 1,
+                          .sub_qos = -1,
+                          .batch = 1};
     char why[200] = "";
     if (cli_broker_defaults(&o->broker, why, sizeof why) != ES_OK)
         return usage(why);
@@ -446,30 +462,49 @@ static bool on_result(void *arg, const char *topic, const uint8_t *payload, size
     return true;
 }
 
-/* Publishes frame seq of device d, encoded from one of the base states into *buf. */
-static void publish_one(struct loadgen *g, long d, uint64_t seq, uint8_t **buf, size_t *cap,
-                        size_t *len)
+/* Encodes frame seq of device d from one of the base states into *buf, noting its capture time
+ * before it is published (its result may beat the publish's return). */
+static enum es_err encode_one(struct loadgen *g, long d, uint64_t seq, uint8_t **buf, size_t *cap,
+                              size_t *len)
 {
     struct state *st = &g->base[seq % BASE_FRAMES];
-    struct device *dv = &g->dev[d];
-    snprintf(st->device, sizeof st->device, "%s", dv->id);
+    snprintf(st->device, sizeof st->device, "%s", g->dev[d].id);
     st->seq = seq;
     st->captured_us = clock_wall_us();
     struct slot *s = &g->slots[(uint64_t)d * g->frames + seq];
     pthread_mutex_lock(&g->lock);
-    s->captured_us = st->captured_us; /* before publishing: the result may beat the return */
+    s->captured_us = st->captured_us;
     g->sent++;
     pthread_mutex_unlock(&g->lock);
-    enum es_err err = wire_encode(st, (unsigned)g->o.split, buf, cap, len);
+    return wire_encode(st, (unsigned)g->o.split, buf, cap, len);
+}
+
+/* Publishes frames seq0..seq0+n-1 of device d: alone (n 1), or as one frame batch into bt.
+ * Returns the bytes published. */
+static size_t publish_frames(struct loadgen *g, long d, uint64_t seq0, uint64_t n, uint8_t **buf,
+                             size_t *cap, struct wire_batcher *bt)
+{
+    struct device *dv = &g->dev[d];
+    size_t len = 0;
+    enum es_err err = ES_OK;
+    wire_batcher_clear(bt);
+    for (uint64_t i = 0; i < n && err == ES_OK; i++) {
+        err = encode_one(g, d, seq0 + i, buf, cap, &len);
+        if (err == ES_OK && n > 1)
+            err = wire_batcher_add(bt, *buf, len);
+    }
+    const uint8_t *msg = n > 1 ? bt->buf : *buf;
+    len = n > 1 ? bt->len : len;
     if (err == ES_OK && g->raw)
-        err = mqtt_pub_publish(g->raw, dv->conn->raw, dv->topic, *buf, *len);
+        err = mqtt_pub_publish(g->raw, dv->conn->raw, dv->topic, msg, len);
     else if (err == ES_OK)
-        err = transport_publish(dv->conn->tp, dv->topic, *buf, *len, (int)g->o.qos, false);
+        err = transport_publish(dv->conn->tp, dv->topic, msg, len, (int)g->o.qos, false);
     if (err != ES_OK) {
         pthread_mutex_lock(&g->lock);
-        g->pub_fail++;
+        g->pub_fail += n;
         pthread_mutex_unlock(&g->lock);
     }
+    return len;
 }
 
 /* Sleeps until the monotonic time due (µs), then lets the epoll publisher handle what came
@@ -486,16 +521,19 @@ struct run_times {
     size_t payload;
 };
 
-/* The paced loop: frame i of the whole run (device i mod N, seq i / N) goes out at
- * start + i / (N R) seconds, so each device publishes every 1/R s and the devices take turns
- * evenly within the tick (to EARLY_US: waking up for every frame would cost the generator more
- * than the broker). A generator behind its schedule publishes at once and notes how late. */
+/* The paced loop: message i of the whole run (device i mod N, its frames from B (i / N) on, B
+ * of them, fewer in its last) goes out at start + i B / (N R) seconds, so each device publishes
+ * every B/R s and the devices take turns evenly within the tick (to EARLY_US: waking up for
+ * every message would cost the generator more than the broker). A generator behind its
+ * schedule publishes at once and notes how late. */
 static enum es_err publish_all(struct loadgen *g, struct run_times *rt)
 {
     uint8_t *buf = NULL;
     size_t cap = 0, len = 0;
-    uint64_t total = g->frames * (uint64_t)g->o.devices;
-    double step_us = 1e6 / (g->o.rate * (double)g->o.devices);
+    struct wire_batcher bt = {0};
+    uint64_t b = (uint64_t)g->o.batch, per_device = (g->frames + b - 1) / b;
+    uint64_t total = per_device * (uint64_t)g->o.devices;
+    double step_us = 1e6 * (double)b / (g->o.rate * (double)g->o.devices);
     int64_t cpu0 = clock_process_cpu_us();
     int64_t t0 = clock_mono_us();
     rt->start_wall = clock_wall_us();
@@ -513,13 +551,15 @@ static enum es_err publish_all(struct loadgen *g, struct run_times *rt)
             if (g->raw && i % 64 == 0)
                 mqtt_pub_poll(g->raw, 0); /* no sleep for a while: read the acks anyway */
         }
-        publish_one(g, (long)(i % (uint64_t)g->o.devices), i / (uint64_t)g->o.devices, &buf, &cap,
-                    &len);
+        uint64_t seq0 = i / (uint64_t)g->o.devices * b;
+        uint64_t n = g->frames - seq0 < b ? g->frames - seq0 : b;
+        len = publish_frames(g, (long)(i % (uint64_t)g->o.devices), seq0, n, &buf, &cap, &bt);
     }
     rt->end_wall = clock_wall_us();
     rt->cpu_us = clock_process_cpu_us() - cpu0;
     rt->payload = len;
     free(buf);
+    wire_batcher_free(&bt);
     return ES_OK;
 }
 

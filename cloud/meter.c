@@ -11,17 +11,17 @@
 /* The share of a core the busy threads got is measured only over a period in which they were
  * busy at least this share of the time; until then it is 1. */
 #define SHARE_MIN_BUSY 0.05
-/* The bus threads' share per message is kept in nanoseconds. */
+/* The bus threads' share per frame received is kept in nanoseconds. */
 #define NS_PER_US 1000
 
 struct meter {
     unsigned threads;
     double slowdown;
-    atomic_llong thread_cpu_us; /* processing threads, per message, summed */
+    atomic_llong thread_cpu_us; /* processing threads, per frame, summed */
     atomic_llong stage_cpu_us;
     atomic_llong busy_us;
     atomic_ullong frames;
-    atomic_llong overhead_ns; /* per message, from the last period */
+    atomic_llong overhead_ns; /* per frame, from the last period */
     /* the period (meter_period's thread only) */
     bool started, saturated;
     double share;
@@ -102,7 +102,7 @@ void meter_period(struct meter *m, int64_t now_us, int64_t process_cpu_us, int64
     double stages = (double)(atomic_load(&m->stage_cpu_us) - m->stage_cpu_mark);
     double busy = (double)(atomic_load(&m->busy_us) - m->busy_mark);
     uint64_t frames = atomic_load(&m->frames) - m->frames_mark;
-    uint64_t msgs = received - m->received_mark;
+    uint64_t msgs = received - m->received_mark; /* frames */
     double others = (double)(process_cpu_us - m->process_cpu_us) -
                     (double)(caller_cpu_us - m->caller_cpu_us) - threads_cpu;
     double bus = others > 0 ? others : 0;

@@ -4,8 +4,9 @@
  * thread spent on it (checks, decode, the stages, and encoding and publishing its result, the
  * last two as that thread's running mean, since the result carries the figure), plus its share
  * of what the bus's threads spent receiving and sending (their CPU over the last period divided
- * by the messages received in it). Under an emulated slowdown F (--slowdown) the stages' CPU
- * counts F times, as on a machine F times slower; the worker sleeps for the difference.
+ * by the frames received in it: a batch counts as its frames). Under an emulated slowdown F
+ * (--slowdown) the stages' CPU counts F times, as on a machine F times slower; the worker sleeps
+ * for the difference.
  *
  * Once a period the meter tells the worker's load: the CPU-seconds per second its processing
  * threads can serve (capacity_cpu_s: the threads, times the share of their busy time they really
@@ -33,7 +34,7 @@ struct meter_load {
     double used_cpu_s;       /* CPU-seconds per second they used (with the emulated) */
     double busy;             /* share of the period they were busy, 0..1 */
     double cpu_s_per_s;      /* the whole worker's CPU per second but the caller's: the bill */
-    double overhead_us;      /* the bus threads' CPU per message received */
+    double overhead_us;      /* the bus threads' CPU per frame received */
     double cpu_us_per_frame; /* mean cloud CPU of a frame finished in the period; 0 if none */
     uint64_t frames;         /* frames finished in the period */
     bool saturated;
@@ -52,14 +53,15 @@ void meter_free(struct meter *m);
 int64_t meter_frame_cost(const struct meter *m, int64_t own_cpu_us, int64_t stage_cpu_us,
                          double tail_us);
 
-/* After a message: its processing thread's CPU for all of it, the stages' part of that, and
- * the wall time the thread was taken by it (with an emulated slowdown's sleep). A message that
- * was dropped counts too, with stage_cpu_us 0; frame tells whether it gave a result. */
+/* After a frame (a message, or one frame of a batch): its processing thread's CPU for all of it,
+ * the stages' part of that, and the wall time the thread was taken by it (with an emulated
+ * slowdown's sleep). A frame that was dropped counts too, with stage_cpu_us 0; frame tells
+ * whether it gave a result. */
 void meter_frame_done(struct meter *m, int64_t thread_cpu_us, int64_t stage_cpu_us, int64_t busy_us,
                       bool frame);
 
 /* Ends a period at now_us (monotonic): process_cpu_us and caller_cpu_us are the process's and
- * the calling thread's CPU times now, received the number of messages the bus has taken so far.
+ * the calling thread's CPU times now, received the number of frames the bus has taken so far.
  * Fills *out. The first call only starts the first period (*out is zeroed but for capacity,
  * which is then the threads). */
 void meter_period(struct meter *m, int64_t now_us, int64_t process_cpu_us, int64_t caller_cpu_us,

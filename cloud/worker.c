@@ -17,6 +17,7 @@
 #include "result.h"
 #include "topic.h"
 #include "wire.h"
+#include "wire_batch.h"
 
 #define QUEUE_MSGS 4096
 #define QUEUE_BYTES (512u * 1024u * 1024u)
@@ -47,6 +48,7 @@ struct worker {
     struct bus *bus;
     struct fairq *q;
     atomic_ullong received;  /* messages taken into the queue */
+    atomic_ullong frames_in; /* frames in them (a batch holds several) */
     atomic_ullong processed; /* results published */
     atomic_ullong malformed;
     atomic_ullong forged; /* payload of another device than the topic's */
@@ -89,6 +91,10 @@ static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, s
     if (res == FAIRQ_FULL)
         return false; /* the bus delivers it again later */
     atomic_fetch_add(&w->received, 1);
+    /* The count a batch claims, for the meter's share of the receiving per frame; a batch that
+     * lies about it is dropped when it is read. */
+    unsigned frames = wire_is_batch(payload, len) && len >= WIRE_BATCH_HEAD_LEN ? payload[4] : 1;
+    atomic_fetch_add(&w->frames_in, frames >= 1 && frames <= WIRE_BATCH_MAX_FRAMES ? frames : 1);
     if (res == FAIRQ_OVER_BUDGET) {
         bus_drop(w->bus, tag);
         log_limited(&w->budget_log, LOG_WARN, "WORKER-OVER-BUDGET",
@@ -102,9 +108,10 @@ static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, s
 
 /* Counts and drops a message; the log lines are rate limited, since a peer chooses how many
  * such messages it sends. */
-static void reject(struct worker *w, const struct msg *m, bool forged, const char *why)
+static void reject(struct worker *w, const struct msg *m, uint64_t tag, bool forged,
+                   const char *why)
 {
-    bus_drop(w->bus, m->tag);
+    bus_drop(w->bus, tag);
     if (forged) {
         atomic_fetch_add(&w->forged, 1);
         log_limited(&w->forged_log, LOG_WARN, "WORKER-FORGED", "dropped message on %s: %s",
@@ -160,17 +167,18 @@ static enum es_err publish_result(struct thread_ctx *c, struct state *st, struct
     return err;
 }
 
-/* Checks and decodes one message into a thread's state. Returns NULL on success, else why the
- * message is dropped (pointing into why or a constant); *forged is set when the payload speaks
- * for another device than the one whose topic it came on. */
-static const char *decode(struct thread_ctx *c, const struct msg *m, unsigned *k,
-                          struct state **out, bool *forged, char *why, size_t whylen)
+/* Checks and decodes one frame (a message, or a frame of a batch: p[0..len-1]) into a
+ * thread's state. Returns NULL on success, else why the frame is dropped (pointing into why or a
+ * constant); *forged is set when the payload speaks for another device than the one whose topic
+ * it came on. */
+static const char *decode(struct thread_ctx *c, const struct msg *m, const uint8_t *p, size_t len,
+                          unsigned *k, struct state **out, bool *forged, char *why, size_t whylen)
 {
     struct wire_header hdr;
     char device[TOPIC_ID_MAX + 1];
     if (topic_parse_stage(m->topic, k, device) != ES_OK)
         return "not a stage topic";
-    enum es_err err = wire_peek(m->payload, m->len, &hdr);
+    enum es_err err = wire_peek(p, len, &hdr);
     if (err != ES_OK)
         return es_strerror(err);
     if (strcmp(hdr.device, device) != 0) {
@@ -189,23 +197,26 @@ static const char *decode(struct thread_ctx *c, const struct msg *m, unsigned *k
         snprintf(why, whylen, "frame for split %u on the topic of split %u", hdr.split, *k);
         return why;
     }
-    err = wire_decode_ex(m->payload, m->len, st, why, whylen);
+    err = wire_decode_ex(p, len, st, why, whylen);
     if (err != ES_OK)
         return why[0] ? why : es_strerror(err);
     *out = st;
     return NULL;
 }
 
-static void process(struct thread_ctx *c, const struct msg *m)
+/* Runs one frame and publishes its result; tag settles the message it came in (0: a frame of a
+ * batch but its last, which settles nothing). */
+static void process(struct thread_ctx *c, const struct msg *m, const uint8_t *p, size_t len,
+                    uint64_t tag)
 {
     struct worker *w = c->w;
     unsigned k = 0;
     struct state *st = NULL;
     bool forged = false;
     char why[200] = "";
-    const char *bad = decode(c, m, &k, &st, &forged, why, sizeof why);
+    const char *bad = decode(c, m, p, len, &k, &st, &forged, why, sizeof why);
     if (bad) {
-        reject(w, m, forged, bad);
+        reject(w, m, tag, forged, bad);
         return;
     }
     struct stage_io io = {.st = st};
@@ -223,13 +234,13 @@ static void process(struct thread_ctx *c, const struct msg *m)
         /* Not published (the broker is away): the edge runs the frame itself after its
          * deadline (or, over AMQP, the broker hands it to a worker again), so the frame is
          * counted, not retried here. */
-        c->frame = publish_result(c, st, &io, k, m->tag) == ES_OK;
+        c->frame = publish_result(c, st, &io, k, tag) == ES_OK;
         if (c->frame)
             atomic_fetch_add(&w->processed, 1);
         else
             atomic_fetch_add(&w->unpublished, 1);
     } else {
-        bus_drop(w->bus, m->tag);
+        bus_drop(w->bus, tag);
         atomic_fetch_add(&w->failed, 1);
         log_msg(LOG_ERROR, "WORKER-STAGE", "frame %s/%llu failed at split %u: %s", st->device,
                 (unsigned long long)st->seq, k, es_strerror(err));
@@ -238,21 +249,47 @@ static void process(struct thread_ctx *c, const struct msg *m)
     free(io.jpeg);
 }
 
+/* One frame, with its CPU and time accounted as the frame's. */
+static void run_frame(struct thread_ctx *c, const struct msg *m, const uint8_t *p, size_t len,
+                      uint64_t tag)
+{
+    int64_t t0 = clock_mono_us();
+    c->cpu0_us = clock_thread_cpu_us();
+    c->stage_cpu_us = 0;
+    c->frame = false;
+    json_frame_begin(); /* the frame's JSON values live until its end */
+    process(c, m, p, len, tag);
+    json_frame_end();
+    meter_frame_done(c->w->meter, clock_thread_cpu_us() - c->cpu0_us, c->stage_cpu_us,
+                     clock_mono_us() - t0, c->frame);
+}
+
+/* The frames of a batch, each as if it had come alone, straight from the message's bytes; the
+ * last one settles the message. A batch whose container is malformed is dropped whole. */
+static void run_batch(struct thread_ctx *c, const struct msg *m)
+{
+    struct wire_batch b;
+    char why[160] = "";
+    if (wire_batch_open(m->payload, m->len, &b, why, sizeof why) != ES_OK) {
+        reject(c->w, m, m->tag, false, why);
+        return;
+    }
+    const uint8_t *p;
+    size_t len;
+    while (wire_batch_next(&b, &p, &len))
+        run_frame(c, m, p, len, b.taken == b.count ? m->tag : 0);
+}
+
 static void *thread_main(void *arg)
 {
     struct thread_ctx *c = arg;
     struct msg *m;
     while ((m = fairq_pop(c->w->q)) != NULL) {
-        int64_t t0 = clock_mono_us();
-        c->cpu0_us = clock_thread_cpu_us();
-        c->stage_cpu_us = 0;
-        c->frame = false;
-        json_frame_begin(); /* the frame's JSON values live until its end */
-        process(c, m);
-        json_frame_end();
+        if (wire_is_batch(m->payload, m->len))
+            run_batch(c, m);
+        else
+            run_frame(c, m, m->payload, m->len, m->tag);
         fairq_release(c->w->q, m);
-        meter_frame_done(c->w->meter, clock_thread_cpu_us() - c->cpu0_us, c->stage_cpu_us,
-                         clock_mono_us() - t0, c->frame);
     }
     for (unsigned i = 0; i < MAX_APPS; i++)
         state_release(&c->states[i]);
@@ -316,7 +353,7 @@ static double rounded(double v, double scale)
 static void publish_load(struct worker *w, unsigned long long *processed_before)
 {
     meter_period(w->meter, clock_mono_us(), clock_process_cpu_us(), clock_thread_cpu_us(),
-                 atomic_load(&w->received), &w->load);
+                 atomic_load(&w->frames_in), &w->load);
     const struct meter_load *l = &w->load;
     char topic[TOPIC_MAX];
     if (l->window_s <= 0 || topic_stats(topic, sizeof topic, w->o->worker_id) != ES_OK)

@@ -8,6 +8,7 @@
 struct tally {
     uint64_t captured;
     uint64_t offloaded;
+    uint64_t messages; /* stage messages sent: a frame alone, or a batch of frames */
     uint64_t here;
     uint64_t errors;
     uint64_t skipped;
@@ -94,6 +95,11 @@ void accounts_add_publish_time(struct accounts *acc, double us)
 void accounts_add_offloaded(struct accounts *acc)
 {
     acc->win.offloaded++;
+}
+
+void accounts_add_message(struct accounts *acc)
+{
+    acc->win.messages++;
 }
 
 void accounts_add_bytes_sent(struct accounts *acc, uint64_t n)
@@ -184,6 +190,7 @@ static void add_to_run(struct accounts *acc)
 {
     acc->run.captured += acc->win.captured;
     acc->run.offloaded += acc->win.offloaded;
+    acc->run.messages += acc->win.messages;
     acc->run.here += acc->win.here;
     acc->run.errors += acc->win.errors;
     acc->run.skipped += acc->win.skipped;
@@ -214,6 +221,7 @@ void accounts_close_window(struct accounts *acc, int64_t now_us, const struct de
         .bytes_per_frame = (double)acc->win_bytes / (double)sent,
         .publish_us = acc->win_publish_us / (double)sent,
         .offloaded = acc->win.offloaded,
+        .messages = acc->win.messages,
         .bytes_sent = acc->win_bytes,
         .device_cpu_us = acc->win_cpu_us,
     };
@@ -232,6 +240,7 @@ void accounts_get_run(const struct accounts *acc, struct accounts_run *out)
     *out = (struct accounts_run){
         .captured = r->captured,
         .offloaded = r->offloaded,
+        .messages = r->messages,
         .here = r->here,
         .errors = r->errors,
         .skipped = r->skipped,

@@ -34,6 +34,7 @@ struct accounts_window {
     double cloud_stage_us[STATE_MAX_STAGES]; /* mean time of each stage the cloud ran */
     uint64_t lost;         /* frames lost in the run so far: spool drops and stage failures */
     uint64_t offloaded;    /* frames published to a stage topic */
+    uint64_t messages;     /* stage messages they went in (a batch holds several) */
     uint64_t bytes_sent;   /* frame payload published (accounts_add_bytes_sent) */
     uint64_t cloud_cpu_us; /* the cloud's CPU for this window's results (accounts_add_cloud_cpu) */
     uint64_t results;      /* results that reported their cloud CPU: cloud_cpu_us's divisor */
@@ -44,6 +45,7 @@ struct accounts_window {
 struct accounts_run {
     uint64_t captured;  /* frames captured and run through the local stages */
     uint64_t offloaded; /* frames published to a stage topic */
+    uint64_t messages;  /* stage messages they went in (a batch holds several) */
     uint64_t here;      /* frames that ran every stage here without being published */
     uint64_t errors;    /* frames a stage failed on */
     uint64_t skipped;   /* camera frames missed */
@@ -81,6 +83,9 @@ void accounts_add_publish_time(struct accounts *acc, double us);
 
 /* A frame was published to a stage topic. */
 void accounts_add_offloaded(struct accounts *acc);
+
+/* A stage message was published: one frame, or a batch of frames. */
+void accounts_add_message(struct accounts *acc);
 
 /* n bytes of frame payload were published. */
 void accounts_add_bytes_sent(struct accounts *acc, uint64_t n);

@@ -204,6 +204,8 @@ static enum es_err start_policy(struct agent *a)
 /* Sets the split and the stage topic. */
 static enum es_err set_split(struct agent *a, unsigned split)
 {
+    if (a->tp && split != a->split)
+        agent__flush(a); /* a batch holds frames of one split */
     a->split = split;
     if (!a->tp)
         return ES_OK;
@@ -269,8 +271,19 @@ static void agent_teardown(struct agent *a)
     delivery_free(a->dl);
     state_release(&a->fb);
     free(a->buf);
+    wire_batcher_free(&a->batch);
     accounts_free(a->acc);
     episodes_free(a->episodes);
+}
+
+/* Keeps the running mean of the time between two frames from capture (agent__batch_wait). */
+static void note_gap(struct agent *a, int64_t now)
+{
+    if (a->last_frame_us) {
+        int64_t gap = now - a->last_frame_us;
+        a->frame_gap_us = a->frame_gap_us ? (7 * a->frame_gap_us + gap) / 8 : gap;
+    }
+    a->last_frame_us = now;
 }
 
 /* The agent's loop: takes each captured frame, keeps the in-flight window bounded, and ends
@@ -281,8 +294,11 @@ static enum es_err capture_loop(struct agent *a)
     while (!a->sig->stop) {
         if (a->tp && agent__make_room(a) != ES_OK)
             break;
+        if (a->tp)
+            agent__batch_wait(a);
         enum es_err ferr;
         a->st = capture_next(a->capture, &ferr);
+        note_gap(a, clock_mono_us());
         if (!a->st) {
             if (ferr != ES_OK)
                 log_msg(LOG_ERROR, "EDGE-SOURCE", "the source failed: %s", es_strerror(ferr));

@@ -23,6 +23,7 @@
 #include "state.h"
 #include "topic.h"
 #include "transport.h"
+#include "wire_batch.h"
 
 struct agent {
     const struct edge_opts *o;
@@ -42,6 +43,11 @@ struct agent {
     struct state fb;  /* a frame handed back, decoded to run its remaining stages here */
     uint8_t *buf;     /* wire encoding of st */
     size_t cap;
+    struct wire_batcher batch; /* frames published but not yet sent (offload.c) */
+    unsigned batch_split;      /* the split of the frames in batch */
+    int64_t batch_first_us;    /* when its first frame joined it (monotonic) */
+    int64_t frame_gap_us;      /* running mean of the time between two frames from capture */
+    int64_t last_frame_us;
     char result_text[RESULT_MAX_BYTES + 1]; /* a result computed here, as JSON text */
     unsigned split; /* stages 0..split-1 run here; nstages in device-only mode */
     char stage_topic[TOPIC_MAX];
@@ -79,6 +85,14 @@ void agent__service(struct agent *a);
 /* Waits until a frame may be added to the window, handling due frames meanwhile. ES_ESTOPPED
  * on a stop signal or when the client id was taken over. */
 enum es_err agent__make_room(struct agent *a);
+
+/* Sends the frames waiting in the batch, if any; when that fails, every frame in flight runs
+ * here (as when the link is lost). */
+void agent__flush(struct agent *a);
+
+/* Before the next frame is taken: keeps the batch open while the next frame is due within the
+ * batch's hold time, and sends it otherwise. */
+void agent__batch_wait(struct agent *a);
 
 /* Waits until no frame is in flight (each ends answered or run here). */
 void agent__drain(struct agent *a);

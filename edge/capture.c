@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "source.h"
@@ -307,6 +308,27 @@ struct state *capture_next(struct capture *c, enum es_err *err)
     }
     pthread_mutex_unlock(&c->lock);
     return st;
+}
+
+bool capture_wait(struct capture *c, int64_t wait_us)
+{
+    if (!c->cfg.pool)
+        return c->cfg.rate <= 0; /* inline, capture_next does the work: ready unless paced */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until); /* the clock of c->changed */
+    int64_t ns = (int64_t)until.tv_nsec + (wait_us > 0 ? wait_us : 0) * 1000;
+    until.tv_sec += (time_t)(ns / 1000000000);
+    until.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&c->lock);
+    bool ready;
+    for (;;) {
+        const struct slot *s = &c->slots[c->tail];
+        ready = s->state == SLOT_DONE || (c->ended && s->state == SLOT_FREE);
+        if (ready || pthread_cond_timedwait(&c->changed, &c->lock, &until) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return ready;
 }
 
 void capture_release(struct capture *c, struct state *st)

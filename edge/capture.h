@@ -84,6 +84,10 @@ enum es_err capture_opened(struct capture *c);
 struct state *capture_next(struct capture *c, enum es_err *err);
 
 /* Gives back the frame capture_next returned. */
+/* Waits up to wait_us (0: does not wait) until capture_next would return at once, and tells
+ * whether it would. Inline, that is whenever capture is not paced (--rate). */
+bool capture_wait(struct capture *c, int64_t wait_us);
+
 void capture_release(struct capture *c, struct state *st);
 
 /* The time the first stages slept so far to emulate a slowdown in sleep mode (struct

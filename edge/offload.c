@@ -11,6 +11,10 @@
 #include "result.h"
 #include "status.h"
 #include "wire.h"
+#include "wire_batch.h"
+
+/* A batch never passes this size. */
+#define BATCH_MAX_BYTES (64u * 1024u)
 
 /* Buffers the result of a frame that ran here (and its annotated picture, if any). */
 static enum es_err emit_here(struct agent *a, const struct state *st, const struct stage_io *io)
@@ -77,6 +81,76 @@ static bool can_offload(struct agent *a, unsigned k)
     return served;
 }
 
+/* How many frames of split k one message may carry now: the agent's --batch, if every worker
+ * serving k takes batches that big (1: one frame a message). */
+static unsigned batch_limit(struct agent *a, unsigned k)
+{
+    if (a->o->batch <= 1)
+        return 1;
+    unsigned most = roster_batch(a->roster, k, clock_mono_us());
+    return most < 2 ? 1 : most < a->o->batch ? most : a->o->batch;
+}
+
+/* Sends the batch (see agent__flush). */
+static void flush_batch(struct agent *a)
+{
+    if (!a->batch.count)
+        return;
+    char topic[TOPIC_MAX];
+    enum es_err err = topic_stage(topic, sizeof topic, a->batch_split, a->o->device_id);
+    if (err == ES_OK)
+        err = transport_publish(a->tp, topic, a->batch.buf, a->batch.len, a->o->qos, false);
+    if (err == ES_OK)
+        accounts_add_message(a->acc);
+    else
+        delivery_fail_all(a->dl); /* their deadlines are not waited out: they run here */
+    wire_batcher_clear(&a->batch);
+}
+
+void agent__flush(struct agent *a)
+{
+    if (!a->batch.count)
+        return;
+    int64_t t0 = clock_mono_us();
+    flush_batch(a);
+    accounts_add_publish_time(a->acc, (double)(clock_mono_us() - t0));
+}
+
+void agent__batch_wait(struct agent *a)
+{
+    if (!a->batch.count)
+        return;
+    int64_t left = a->batch_first_us + (int64_t)(a->o->batch_wait_ms * 1000) - clock_mono_us();
+    /* A frame that would come too late is not waited for (a camera's pace: every frame alone). */
+    if (left > 0 && a->frame_gap_us < left && capture_wait(a->capture, left))
+        return;
+    agent__flush(a);
+}
+
+/* Sends the frame encoded in a->buf[0..len-1], alone or in the batch. */
+static enum es_err send_frame(struct agent *a, size_t len)
+{
+    unsigned most = batch_limit(a, a->split);
+    if (a->batch.count &&
+        (a->batch_split != a->split || !wire_batcher_fits(&a->batch, len, most, BATCH_MAX_BYTES)))
+        flush_batch(a);
+    if (most <= 1 || len + WIRE_BATCH_HEAD_LEN + WIRE_BATCH_FRAME_HEAD > BATCH_MAX_BYTES) {
+        flush_batch(a); /* frames leave in the order they were taken */
+        enum es_err err = transport_publish(a->tp, a->stage_topic, a->buf, len, a->o->qos, false);
+        if (err == ES_OK)
+            accounts_add_message(a->acc);
+        return err;
+    }
+    if (!a->batch.count) {
+        a->batch_split = a->split;
+        a->batch_first_us = clock_mono_us();
+    }
+    enum es_err err = wire_batcher_add(&a->batch, a->buf, len);
+    if (err == ES_OK && a->batch.count >= most)
+        flush_batch(a);
+    return err;
+}
+
 static enum es_err publish_state(struct agent *a)
 {
     size_t len = 0;
@@ -93,7 +167,7 @@ static enum es_err publish_state(struct agent *a)
     err =
         delivery_add(a->dl, a->st->seq, a->st->captured_us, a->split, a->buf, len, clock_mono_us());
     if (err == ES_OK)
-        err = transport_publish(a->tp, a->stage_topic, a->buf, len, a->o->qos, false);
+        err = send_frame(a, len);
     accounts_add_publish_time(a->acc, (double)(clock_mono_us() - t0));
     if (err != ES_OK) {
         delivery_cancel(a->dl, a->st->seq);
@@ -144,14 +218,18 @@ static void retry(struct agent *a, const struct delivery_frame *f)
     if (topic_stage(topic, sizeof topic, f->split, a->o->device_id) == ES_OK &&
         transport_publish(a->tp, topic, f->payload, f->len, a->o->qos, false) == ES_OK)
         delivery_resent(a->dl, f->seq, clock_mono_us());
-    else
+    else {
+        wire_batcher_clear(&a->batch);
         delivery_fail_all(a->dl); /* not connected: every frame in flight runs here */
+    }
 }
 
 void agent__service(struct agent *a)
 {
-    if (atomic_exchange(&a->link_lost, false))
+    if (atomic_exchange(&a->link_lost, false)) {
+        wire_batcher_clear(&a->batch); /* its frames are in flight: they run here */
         delivery_fail_all(a->dl);
+    }
     struct delivery_frame f;
     enum delivery_action act;
     bool can_send = can_offload(a, a->split);
@@ -171,12 +249,14 @@ enum es_err agent__make_room(struct agent *a)
             return ES_ESTOPPED;
         if (delivery_room(a->dl))
             return ES_OK;
+        agent__flush(a); /* the window is full: the batch's results are what it waits for */
         delivery_wait(a->dl, &a->sig->stop, 1000000);
     }
 }
 
 void agent__drain(struct agent *a)
 {
+    agent__flush(a);
     while (delivery_count(a->dl) > 0 && !transport_taken_over(a->tp)) {
         agent__service(a);
         if (delivery_count(a->dl) > 0)

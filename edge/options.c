@@ -11,6 +11,7 @@
 #include "registry.h"
 #include "cli.h"
 #include "wire.h"
+#include "wire_batch.h"
 
 enum {
     OPT_DEVICE = CLI_PROGRAM_OPT,
@@ -27,6 +28,8 @@ enum {
     OPT_SPLIT,
     OPT_GOAL,
     OPT_INFLIGHT,
+    OPT_BATCH,
+    OPT_BATCH_WAIT,
     OPT_TIMEOUT,
     OPT_SPOOL,
     OPT_BUFFER,
@@ -77,6 +80,11 @@ void edge_usage(FILE *out)
           "                    a RabbitMQ 3.10 cluster, so the agent can move to another node\n"
           "                    when its node dies (missed results: the deadlines cover them)\n"
           "  --inflight N      frames in flight without a result at most (default 32)\n"
+          "  --batch N         up to N frames in one message while frames come faster than\n"
+          "                    they are sent (default 8; 1: never); only to workers that take\n"
+          "                    batches, and never over 64 KiB\n"
+          "  --batch-wait MS   hold a batch's first frame MS ms at most (default 5): longer\n"
+          "                    gives fuller batches, a cheaper cloud and a later result\n"
           "  --result-timeout S  longest wait for a result after a publish (default 10); the\n"
           "                    wait is max(5 x p99 round trip, 0.25 s) up to S; a frame is\n"
           "                    published once more, then its remaining stages run here\n"
@@ -105,6 +113,8 @@ static void defaults(void *opts)
     o->sub_qos = 1;
     o->saturation_rule = true;
     o->inflight = 32;
+    o->batch = 8;
+    o->batch_wait_ms = 5;
     o->result_timeout_s = 10;
     o->buffer_entries = 10000;
     o->buffer_bytes = 64u * 1024u * 1024u;
@@ -197,6 +207,16 @@ static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t
         if (cli_parse_long(arg, 1, 4096, &l) != ES_OK)
             return cli_fail(why, whylen, "--inflight must be an integer 1..4096");
         o->inflight = (unsigned)l;
+        return ES_OK;
+    case OPT_BATCH:
+        if (cli_parse_long(arg, 1, WIRE_BATCH_MAX_FRAMES, &l) != ES_OK)
+            return cli_fail(why, whylen, "--batch must be an integer 1..%d", WIRE_BATCH_MAX_FRAMES);
+        o->batch = (unsigned)l;
+        return ES_OK;
+    case OPT_BATCH_WAIT:
+        if (cli_parse_double(arg, 0, 1000, &d) != ES_OK)
+            return cli_fail(why, whylen, "--batch-wait must be a number of ms 0..1000");
+        o->batch_wait_ms = d;
         return ES_OK;
     case OPT_TIMEOUT:
         if (cli_parse_double(arg, 0.1, 3600, &d) != ES_OK)
@@ -296,6 +316,8 @@ static const struct option edge_options[] = {
     {"split", required_argument, NULL, OPT_SPLIT},
     {"goal", required_argument, NULL, OPT_GOAL},
     {"inflight", required_argument, NULL, OPT_INFLIGHT},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"batch-wait", required_argument, NULL, OPT_BATCH_WAIT},
     {"result-timeout", required_argument, NULL, OPT_TIMEOUT},
     {"spool", required_argument, NULL, OPT_SPOOL},
     {"buffer", required_argument, NULL, OPT_BUFFER},

@@ -34,6 +34,8 @@ struct edge_opts {
     int sub_qos;                       /* for the results and status subscriptions */
     bool saturation_rule;              /* auto: saturated workers stop a lower split */
     unsigned inflight;                 /* frames in flight at most */
+    unsigned batch;                    /* frames per stage message at most; 1: no batches */
+    double batch_wait_ms;              /* longest hold of a batch's first frame */
     double result_timeout_s;           /* longest wait for a result after one publish of a frame */
     const char *spool_dir;             /* NULL: the store-and-forward buffer is in memory */
     size_t buffer_entries;             /* store-and-forward buffer bound, entries */

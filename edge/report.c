@@ -243,7 +243,7 @@ void agent__log_summary(struct agent *a, double edge_s, double e2e_s, size_t uns
             "split=%u frames=%llu results=%llu fallback=%llu lost=%llu retried=%llu "
             "duplicates=%llu skipped=%llu spooled=%zu edge_fps=%.1f results_per_s=%.1f "
             "bytes_per_frame=%.0f startup_ms=%.1f stage_us=%s device_cpu_ms_per_s=%.1f "
-            "cloud_cpu_us=%llu cloud_cpu_us_per_result=%.0f",
+            "cloud_cpu_us=%llu cloud_cpu_us_per_result=%.0f messages=%llu",
             a->tp ? a->split : 0, (unsigned long long)r.captured, (unsigned long long)results,
             (unsigned long long)r.fallback, (unsigned long long)lost, (unsigned long long)r.retried,
             (unsigned long long)r.duplicates, (unsigned long long)r.skipped,
@@ -252,5 +252,6 @@ void agent__log_summary(struct agent *a, double edge_s, double e2e_s, size_t uns
             r.first_out_us ? (double)(r.first_out_us - a->t0_us) / 1e3 : 0, stages,
             edge_s > 0 ? (double)r.device_cpu_us / 1e3 / edge_s : 0,
             (unsigned long long)r.cloud_cpu_us,
-            r.cloud_results ? (double)r.cloud_cpu_us / (double)r.cloud_results : 0);
+            r.cloud_results ? (double)r.cloud_cpu_us / (double)r.cloud_results : 0,
+            (unsigned long long)r.messages);
 }

@@ -10,6 +10,7 @@ struct member {
     char client[STATE_DEVICE_MAX + 1];
     uint32_t stages;
     bool saturated;     /* its status says so */
+    unsigned batch;     /* frames per batch it takes; 0: single frames only */
     int64_t expires_us; /* a repeated status: counts until then; 0: until offline */
 };
 
@@ -72,6 +73,7 @@ bool roster_update(struct roster *r, const struct status_info *s, int64_t now_us
             strcpy(r->m[r->n++].client, s->client);
         r->m[i].stages = s->stages;
         r->m[i].saturated = s->has_load && s->saturated;
+        r->m[i].batch = s->batch;
         r->m[i].expires_us = s->every_ms > 0 ? now_us + 3 * (int64_t)s->every_ms * 1000 : 0;
     }
     bool changed = served_locked(r) != before;
@@ -95,6 +97,22 @@ unsigned roster_serving(struct roster *r, unsigned k, int64_t now_us)
         n += k < 32 && (r->m[i].stages & (1u << k)) != 0;
     pthread_mutex_unlock(&r->lock);
     return n;
+}
+
+unsigned roster_batch(struct roster *r, unsigned k, int64_t now_us)
+{
+    pthread_mutex_lock(&r->lock);
+    expire_locked(r, now_us);
+    unsigned least = 0;
+    bool any = false;
+    for (unsigned i = 0; i < r->n; i++) {
+        if (k >= 32 || (r->m[i].stages & (1u << k)) == 0)
+            continue;
+        least = any && least < r->m[i].batch ? least : r->m[i].batch;
+        any = true;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return least;
 }
 
 unsigned roster_online(struct roster *r, int64_t now_us)

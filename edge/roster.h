@@ -35,6 +35,11 @@ unsigned roster_serving(struct roster *r, unsigned k, int64_t now_us);
  * saturated (its status' "saturated"; topics/status.h). */
 bool roster_saturated(struct roster *r, unsigned k, int64_t now_us);
 
+/* The most frames one batch of stage k may hold for every online worker that serves k (the
+ * least of their statuses' "batch"): 0 when one of them takes single frames only, or nobody
+ * serves k. */
+unsigned roster_batch(struct roster *r, unsigned k, int64_t now_us);
+
 /* Online workers now. */
 unsigned roster_online(struct roster *r, int64_t now_us);
 

@@ -140,6 +140,40 @@ static void codecs(const struct broker *b, struct collector *c, json_t *ref, int
     json_decref(got);
 }
 
+/* Frame batches: with capture inline and unpaced, the next frame is always ready, so an agent
+ * that may hold a batch long enough (--batch-wait 1000) fills its batches to --batch (8) frames:
+ * 200 frames in 25 messages (a few more when the window of frames in flight fills up with a
+ * batch half full, on a slow machine), each frame's result equal to device-only; with --batch 1,
+ * one message a frame (fewer when frames ran here). */
+static void batches(const struct broker *b, struct collector *c, json_t *ref, int n)
+{
+    char port[16], frames[16];
+    snprintf(port, sizeof port, "%d", b->port);
+    snprintf(frames, sizeof frames, "%d", n);
+    const char *sizes[] = {"8", "1"};
+    for (unsigned i = 0; i < 2; i++) {
+        char device[32], log[400];
+        snprintf(device, sizeof device, "batch-%s", sizes[i]);
+        snprintf(log, sizeof log, "%s/%s.log", b->dir, device);
+        const char *argv[] = {"edge-agent",   "3",    "--source",    "synthetic:7",
+                              "--frames",     frames, "--host",      "127.0.0.1",
+                              "--port",       port,   "--device-id", device,
+                              "--threads",    "1",    "--batch",     sizes[i],
+                              "--batch-wait", "1000", NULL};
+        CHECK_EQ_INT(harness_wait(harness_spawn(argv, NULL, log), 120000), 0);
+        CHECK(collector_wait(c, device, (size_t)n, 10000));
+        json_t *got = collector_results(c, device);
+        compare(ref, got, n, 3, device);
+        json_decref(got);
+        long long messages = harness_summary(log, "messages");
+        printf("--batch %s: %d frames in %lld messages\n", sizes[i], n, messages);
+        if (i == 0)
+            CHECK(messages >= (n + 7) / 8 && messages <= n / 2);
+        else
+            CHECK(messages > n / 2 && messages <= n);
+    }
+}
+
 static bool has_both_outcomes(json_t *arr)
 {
     bool yes = false, no = false;
@@ -167,6 +201,7 @@ int main(void)
         json_t *ref = run_splits(&b, c, "ball", "synthetic:7", 200, "syn");
         CHECK(has_both_outcomes(ref)); /* the ball leaves the frame at times */
         codecs(&b, c, ref, 200);
+        batches(&b, c, ref, 200);
         json_decref(ref);
         char video[400];
         snprintf(video, sizeof video, "%s/ball.avi", b.dir);

@@ -70,8 +70,32 @@ static void check_saturated(void)
     roster_free(r);
 }
 
+/* Batches of stage k as big as the least of what its workers take; none with an older worker. */
+static void check_batch(void)
+{
+    struct roster *r = roster_new();
+    struct status_info a = status("w-a", "worker", true, (1u << 3) | (1u << 4));
+    struct status_info b = status("w-b", "worker", true, 1u << 3);
+    CHECK_EQ_INT(roster_batch(r, 3, 0), 0); /* nobody serves */
+    a.batch = 64;
+    roster_update(r, &a, 0);
+    CHECK_EQ_INT(roster_batch(r, 3, 0), 64);
+    roster_update(r, &b, 0); /* states no batch: single frames for stage 3 */
+    CHECK_EQ_INT(roster_batch(r, 3, 0), 0);
+    CHECK_EQ_INT(roster_batch(r, 4, 0), 64); /* w-b does not serve 4 */
+    b.batch = 16;
+    roster_update(r, &b, 0);
+    CHECK_EQ_INT(roster_batch(r, 3, 0), 16);
+    b.online = false;
+    roster_update(r, &b, 0);
+    CHECK_EQ_INT(roster_batch(r, 3, 0), 64);
+    CHECK_EQ_INT(roster_batch(r, 5, 0), 0);
+    roster_free(r);
+}
+
 int main(void)
 {
+    check_batch();
     check_saturated();
     struct roster *r = roster_new();
     CHECK(r != NULL);

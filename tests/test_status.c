@@ -183,8 +183,39 @@ static void check_load(void)
     CHECK_EQ_INT(status_parse(negative, strlen(negative), &back), ES_EFORMAT);
 }
 
+/* The frames per batch a worker takes: dumped while online, parsed back, absent means 0. */
+static void check_batch(void)
+{
+    struct status_info s = worker(), back;
+    s.batch = 64;
+    char *text = status_dump(&s);
+    CHECK(text && strstr(text, "\"batch\":64"));
+    CHECK(text && status_parse(text, strlen(text), &back) == ES_OK && back.batch == 64);
+    free(text);
+    s.online = false; /* the will: no batches to anyone */
+    text = status_dump(&s);
+    CHECK(text && !strstr(text, "batch"));
+    CHECK(text && status_parse(text, strlen(text), &back) == ES_OK && back.batch == 0);
+    free(text);
+    s = worker();
+    s.batch = STATUS_BATCH_MAX + 1;
+    CHECK(status_dump(&s) == NULL);
+    const char *head = "{\"state\":\"online\",\"client\":\"w-1\",\"role\":\"worker\","
+                       "\"session\":\"5f0c2a9e81d4b7a3\",\"since_us\":1,\"batch\":";
+    const char *bad[] = {"0}", "256}", "\"8\"}", "2.5}", "-1}"};
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s%s", head, bad[i]);
+        CHECK_EQ_INT(status_parse(msg, strlen(msg), &back), ES_EFORMAT);
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s255}", head);
+    CHECK(status_parse(msg, strlen(msg), &back) == ES_OK && back.batch == 255);
+}
+
 int main(void)
 {
+    check_batch();
     check_dump();
     check_parse();
     check_session();

@@ -30,6 +30,7 @@
 #include "status.h"
 #include "tcp_probe.h"
 #include "topic.h"
+#include "wire_batch.h"
 
 #define CH_WORK 1
 #define CH_MISC 2
@@ -268,7 +269,8 @@ static int publish_status(struct bus_amqp *a, bool online)
                             .since_us = a->since_us,
                             .has_stages = true,
                             .stages = online ? a->have : 0,
-                            .every_ms = STATUS_EVERY_MS};
+                            .every_ms = STATUS_EVERY_MS,
+                            .batch = WIRE_BATCH_MAX_FRAMES};
     pthread_mutex_lock(&a->lock);
     s.has_load = a->has_load;
     s.capacity_cpu_s = a->capacity_cpu_s;

@@ -4,6 +4,7 @@
 
 #include "bus_impl.h"
 #include "topic.h"
+#include "wire_batch.h"
 
 #define ALL_STAGES 0xfffeu
 
@@ -139,6 +140,7 @@ enum es_err bus_mqtt_connect(const struct bus_opts *o, struct bus **out)
     struct transport_opts to = o->mqtt;
     to.client_id = o->client_id;
     to.role = "worker";
+    to.batch = WIRE_BATCH_MAX_FRAMES;
     to.on_msg = mqtt_on_msg;
     to.on_event = NULL;
     to.arg = m;

@@ -29,7 +29,7 @@ static bool valid_info(const struct status_info *s)
     return s && topic_valid_id(s->client) && valid_word(s->role, STATUS_ROLE_MAX, false) &&
            valid_word(s->session, STATUS_SESSION_MAX, true) && s->since_us >= 0 &&
            (s->stages & 1u) == 0 && (s->stages >> STATE_MAX_STAGES) == 0 && s->every_ms >= 0 &&
-           s->every_ms <= STATUS_EVERY_MAX_MS &&
+           s->every_ms <= STATUS_EVERY_MAX_MS && s->batch <= STATUS_BATCH_MAX &&
            (!s->has_load || (isfinite(s->capacity_cpu_s) && s->capacity_cpu_s >= 0 &&
                              isfinite(s->used_cpu_s) && s->used_cpu_s >= 0));
 }
@@ -72,6 +72,8 @@ static json_t *status_object(const struct status_info *s)
         ok = json_object_set_new(obj, "every_ms", json_integer(s->every_ms)) == 0;
     if (ok && s->has_load && s->online)
         ok = put_load(obj, s);
+    if (ok && s->batch > 0 && s->online)
+        ok = json_object_set_new(obj, "batch", json_integer(s->batch)) == 0;
     if (!ok) {
         json_decref(obj);
         return NULL;
@@ -152,6 +154,11 @@ static enum es_err parse_object(const json_t *obj, struct status_info *s)
     s->every_ms = every ? (int)json_integer_value(every) : 0;
     if (parse_load(obj, s) != ES_OK)
         return ES_EFORMAT;
+    const json_t *batch = json_object_get(obj, "batch");
+    if (batch && (!json_is_integer(batch) || json_integer_value(batch) < 1 ||
+                  json_integer_value(batch) > STATUS_BATCH_MAX))
+        return ES_EFORMAT;
+    s->batch = batch ? (unsigned)json_integer_value(batch) : 0;
     return valid_info(s) ? ES_OK : ES_EFORMAT;
 }
 

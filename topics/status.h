@@ -20,7 +20,10 @@
  * A client that cannot keep a retained message and a last will (an AMQP worker on a RabbitMQ
  * cluster, whose MQTT plugin keeps retained messages per node) publishes its status unretained
  * and again every "every_ms" milliseconds instead: {"state":"online",...,"every_ms":1000}.
- * Such a status counts only until 3 periods passed without a new one. */
+ * Such a status counts only until 3 periods passed without a new one.
+ *
+ * A worker that takes frame batches (topics/wire_batch.h) says how many frames one may hold:
+ * "batch":64. Without the member (older workers) it takes single frames only. */
 #ifndef ES_STATUS_H
 #define ES_STATUS_H
 
@@ -37,6 +40,8 @@
 #define STATUS_MAX_BYTES 4096
 /* The longest period a repeated status may announce (one minute). */
 #define STATUS_EVERY_MAX_MS 60000
+/* The most frames per batch a status may announce. */
+#define STATUS_BATCH_MAX 255
 
 struct status_info {
     bool online;
@@ -51,21 +56,23 @@ struct status_info {
     double capacity_cpu_s; /* finite, >= 0 */
     double used_cpu_s;     /* finite, >= 0 */
     bool saturated;
+    unsigned batch; /* frames per batch the worker takes, 1..255 (online only); 0: absent */
 };
 
 /* Dumps s as one compact JSON object (members in the order shown above; "stages" only when
  * has_stages and online, "every_ms" only when > 0 and online, the load only when has_load and
- * online, its figures rounded to 0.001). Returns a malloc'd string the caller
- * frees, or NULL when a member is invalid (see struct status_info) or memory runs out. */
+ * online, its figures rounded to 0.001; "batch" only when > 0 and online). Returns a malloc'd
+ * string the caller frees, or NULL when a member is invalid (see struct status_info) or memory runs
+ * out. */
 char *status_dump(const struct status_info *s);
 
 /* Parses a status message. Strict: one JSON object with "state" ("online" or "offline"),
  * "client", "role", "session" and "since_us" valid as described above, and "stages", when
  * present, an array of distinct stage numbers in 1..STATE_MAX_STAGES-1, "every_ms", when present,
  * an integer in 1..STATUS_EVERY_MAX_MS, and the load, when "capacity_cpu_s" is present, all three
- * members: two numbers >= 0 and a boolean; other members are ignored. Returns ES_EINVAL for NULL
- * arguments, ES_ELIMIT above STATUS_MAX_BYTES, ES_EFORMAT for anything else malformed; *out is
- * written only on success. */
+ * members: two numbers >= 0 and a boolean, "batch", when present, an integer in 1..255; other
+ * members are ignored. Returns ES_EINVAL for NULL arguments, ES_ELIMIT above STATUS_MAX_BYTES,
+ * ES_EFORMAT for anything else malformed; *out is written only on success. */
 enum es_err status_parse(const char *buf, size_t len, struct status_info *out);
 
 /* Fills buf (at least STATUS_SESSION_MAX / 2 + 1 bytes) with a fresh random session id of 16

@@ -387,6 +387,7 @@ static enum es_err init_names(struct transport *t, const struct transport_opts *
     snprintf(t->self.role, sizeof t->self.role, "%s", t->o.role);
     status_new_session(t->self.session, sizeof t->self.session);
     t->self.since_us = clock_wall_us();
+    t->self.batch = o->batch;
     t->rng = strtoull(t->self.session, NULL, 16) | 1;
     t->offline = status_dump(&t->self);
     if (!t->offline) {

@@ -47,6 +47,8 @@ struct transport_opts {
     int mqtt_version; /* 5, 3 (3.1.1), or 0: 5, falling back to 3.1.1 if the broker refuses 5 */
     const char *client_id; /* [A-Za-z0-9_-]{1,64}; required */
     const char *role;      /* "edge", "worker", "test"...: [a-z]{1,15}, in the status message */
+    unsigned batch;        /* workers: frames per batch they take ("batch" in the status); 0: no
+                            * batches */
     int keepalive_s;       /* 0 means 20 */
     int connect_timeout_s; /* 0 means 5 */
     bool tls;              /* connect with TLS (ssl://) */
