@@ -1,6 +1,7 @@
 /* libFuzzer target for the wire decoder: any input must be decoded or refused without a crash,
  * a refused input must leave no field present, and an accepted one must survive a re-encoding:
- * encode(decode(x)) decodes to the same state. Run with tests/corpus/wire as the seed corpus. */
+ * encode(decode(x)) decodes to the same state. Run with tests/fuzz/corpus/wire as the seed
+ * corpus. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
