@@ -2,13 +2,13 @@
  * and how good it is.
  *
  * A fleet has N devices of two applications of 7 stages: "ball" (the ball tracker's stage times
- * and payloads, tests/sim_device.c) and "sensor" (a lighter one). Each device has a slowdown
- * drawn from 1x..20x, an uplink of 10..100 MB/s, a 30 fps camera and a goal drawn from 5..25
- * fps; its predicted fps at split k is 1e6 / (slowdown * the stage times before k + k's payload
- * over its uplink + 150 us). The cloud spends, per frame at split k, the stages from k on (at
- * 1x) plus 300 us for the message. Every device reports one window at a random split (its
- * cloud CPU with 5% noise), and W = max(1, N / 50) workers of WORKER_CPU_S CPU-seconds per
- * second report; then planner_decide is timed (the median of 15 runs).
+ * and payloads, tests/support/sim_device.c) and "sensor" (a lighter one). Each device has a
+ * slowdown drawn from 1x..20x, an uplink of 10..100 MB/s, a 30 fps camera and a goal drawn
+ * from 5..25 fps; its predicted fps at split k is 1e6 / (slowdown * the stage times before k + k's
+ * payload over its uplink + 150 us). The cloud spends, per frame at split k, the stages from k on
+ * (at 1x) plus 300 us for the message. Every device reports one window at a random split (its cloud
+ * CPU with 5% noise), and W = max(1, N / 50) workers of WORKER_CPU_S CPU-seconds per second report;
+ * then planner_decide is timed (the median of 15 runs).
  *
  * It prints one line per N: devices, workers, the median decide time, goals met of those some
  * split meets, and the plan's cloud CPU against what the plan may use. Then, for N = 8, the

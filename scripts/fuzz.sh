@@ -12,7 +12,7 @@ for target in wire stages; do
   echo "== fuzzing $target for ${seconds}s"
   mkdir -p "build-fuzz/corpus-$target"
   if ! "build-fuzz/bin/fuzz_$target" -max_total_time="$seconds" -print_final_stats=1 \
-    "build-fuzz/corpus-$target" "tests/corpus/$target" 2>"build-fuzz/fuzz-$target.log"; then
+    "build-fuzz/corpus-$target" "tests/fuzz/corpus/$target" 2>"build-fuzz/fuzz-$target.log"; then
     tail -50 "build-fuzz/fuzz-$target.log"
     exit 1
   fi

@@ -21,7 +21,7 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DES_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
+  LSAN_OPTIONS=suppressions="$PWD/tests/support/lsan.supp" \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
 echo "== fuzzing: the wire decoder, and the stages after it"
@@ -30,5 +30,5 @@ scripts/fuzz.sh "${FUZZ_SECONDS:-40}"
 echo "== formatting"
 git ls-files '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
 echo "== shell scripts"
-shellcheck scripts/*.sh bench/*.sh tests/*.sh .ci/run
+shellcheck scripts/*.sh bench/*.sh tests/*/*.sh .ci/run
 echo "all tests passed"

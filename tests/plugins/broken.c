@@ -1,4 +1,4 @@
-/* Plugins that the programs must refuse, one per BROKEN_* macro (tests/CMakeLists.txt builds
+/* Plugins that the programs must refuse, one per BROKEN_* macro (CMakeLists.txt here builds
  * each as broken_<kind>.so); test_plugin checks that each gives one line and exit status 2. */
 #include "app.h"
 

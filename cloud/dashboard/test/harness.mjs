@@ -34,8 +34,9 @@ function portFree(port) {
   });
 }
 
-/* n consecutive free loopback ports, below the kernel's ephemeral range (as tests/secure.h picks
- * them), where another test's outgoing connection cannot take one before the broker binds it. */
+/* n consecutive free loopback ports, below the kernel's ephemeral range (as
+ * tests/support/secure.h picks them), where another test's outgoing connection cannot take one
+ * before the broker binds it. */
 export async function freePorts(n) {
   let low = 32768;
   try {

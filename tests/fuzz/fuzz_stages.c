@@ -2,7 +2,7 @@
  * application it names (the ball tracker or the sensor application), with the worker's PNG/JPEG
  * image coder, then run the stages from its split to the end, as a worker would. Any input must be
  * refused by the decoder, or run without a crash; a frame the stages accept must give a result
- * object. Seeds: tests/corpus/stages (written by stage_seeds). */
+ * object. Seeds: tests/fuzz/corpus/stages (written by stage_seeds). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* A deterministic simulated edge device for exercising the split policy without a clock, a
  * broker or OpenCV: the ball tracker's per-stage costs times a slowdown factor, its payload
  * sizes per split, an uplink of given speed, a cloud of bounded capacity and optional seeded
- * noise on every measurement. Used by tests/test_sched.c and bench/sim_sched.c. */
+ * noise on every measurement. Used by tests/unit/test_sched.c and bench/sim_sched.c. */
 #ifndef ES_SIM_DEVICE_H
 #define ES_SIM_DEVICE_H
 

@@ -3,10 +3,10 @@
 # and a real worker: every device connects with its own client id, at QoS 1 every frame gets the
 # broker's PUBACK, at QoS 0 none is asked for, and every frame comes back as a result. A broker
 # that is not there is reported in one line with the address tried; a bad command line exits 2.
-# Usage: tests/loadgen_epoll.sh [BUILD_DIR (build)]
+# Usage: tests/integration/loadgen_epoll.sh [BUILD_DIR (build)]
 set -euo pipefail
-build=$(cd "${1:-$(dirname "$0")/../build}" && pwd)
-cd "$(dirname "$0")/.."
+build=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
+cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 run=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-loadgen-test-XXXXXX")
 pids=()

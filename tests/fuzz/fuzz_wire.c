@@ -2,7 +2,8 @@
  * a refused input must leave no field present, and an accepted one must survive a re-encoding:
  * encode(decode(x)) decodes to the same state. An input that starts as a frame batch goes
  * through the batch reader first: an accepted batch's frames must lie inside the input, end to
- * end, and each is held to the same rules. Run with tests/corpus/wire as the seed corpus. */
+ * end, and each is held to the same rules. Run with tests/fuzz/corpus/wire as the
+ * seed corpus. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,10 +7,10 @@
 # runs (periodic work, such as a status message, may allocate; a per-frame allocation shows as 1
 # or more). Prints every library's figure, Paho's and OpenCV's included, which this does not
 # bound.
-# Usage: tests/alloc_steady.sh [BUILD_DIR (build)]   env: N1 (100), N2 (500), LIMIT (10)
+# Usage: tests/integration/alloc_steady.sh [BUILD_DIR (build)]   env: N1 (100), N2 (500), LIMIT (10)
 set -euo pipefail
-build=$(cd "${1:-$(dirname "$0")/../build}" && pwd)
-cd "$(dirname "$0")/.."
+build=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
+cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 n1=${N1:-100}
 n2=${N2:-500}

@@ -2,8 +2,8 @@
  * - Broken plugins (wrong ABI, no symbol, an undefined symbol, invalid tables, a name taken) are
  *   refused by both programs with one line and exit status 2.
  * - The example plugin, built out of tree with pkg-config against an installed tree
- *   (tests/install_example.sh), run by the installed programs: device-only and at every split
- *   with a cloud-worker that loads it too, on a real broker, give equal results. */
+ *   (tests/integration/install_example.sh), run by the installed programs: device-only and at
+ *   every split with a cloud-worker that loads it too, on a real broker, give equal results. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs a build into OUT/prefix (cmake --install) and builds the example plugin out of tree
 # against it, with pkg-config, into OUT/example/libthermal.so: the set-up of test_plugin.
-# Usage: tests/install_example.sh BUILD_DIR OUT
+# Usage: tests/integration/install_example.sh BUILD_DIR OUT
 set -euo pipefail
 build=$1 out=$2
 rm -rf "$out"
