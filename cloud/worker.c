@@ -42,6 +42,10 @@
 #define LOAD_RESTATE 0.1
 /* The running mean of a thread's cost of encoding and publishing a result: weight of a new one. */
 #define TAIL_WEIGHT 0.2
+/* The MQTT keepalive unless --keepalive says otherwise: a worker whose link goes silent notices
+ * within twice this, then reconnects (the frames sent into the dead link are the edges' to send
+ * again). */
+#define WORKER_KEEPALIVE_S 5
 
 struct worker {
     const struct worker_opts *o;
@@ -525,6 +529,8 @@ enum es_err worker_run(const struct worker_opts *opts, const volatile sig_atomic
                           .prefetch = opts->prefetch,
                           .on_frame = on_stage_msg,
                           .arg = &w};
+    if (bo.mqtt.keepalive_s <= 0)
+        bo.mqtt.keepalive_s = WORKER_KEEPALIVE_S;
     err = bus_connect(&bo, &w.bus);
     if (err == ES_OK)
         err = join(&w);

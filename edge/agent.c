@@ -14,6 +14,10 @@
 
 /* The store-and-forward buffer's byte bound in memory (its entry bound is --buffer). */
 #define SPOOL_MAX_BYTES (64u * 1024u * 1024u)
+/* The MQTT keepalive unless --keepalive says otherwise: Paho pings the broker after this long
+ * without hearing from it and gives the connection up when the ping is not answered within as
+ * long again, so a link that goes silent is noticed within 2 x 2 s. */
+#define EDGE_KEEPALIVE_S 2
 /* How long a starting edge waits for workers to answer its hello (ask_workers). */
 #define HELLO_WAIT_US 300000
 
@@ -163,10 +167,15 @@ static enum es_err connect_broker(struct agent *a)
     if (err == ES_OK)
         err = topic_plan(a->plan_topic, sizeof a->plan_topic, o->device_id);
     if (err == ES_OK)
+        err = topic_probe(a->probe_topic, sizeof a->probe_topic, o->device_id);
+    atomic_store(&a->heard_us, clock_mono_us());
+    if (err == ES_OK)
         err = open_spool(a);
     struct transport_opts bo = o->broker;
     bo.client_id = o->device_id;
     bo.role = "edge";
+    if (bo.keepalive_s <= 0)
+        bo.keepalive_s = EDGE_KEEPALIVE_S;
     bo.on_msg = agent__on_message;
     bo.on_event = agent__on_event;
     bo.arg = a;

@@ -55,7 +55,12 @@ struct agent {
     char plan_topic[TOPIC_MAX];
     char stats_topic[TOPIC_MAX];
     char frames_topic[TOPIC_MAX];
-    atomic_bool link_lost;      /* set on the transport's thread, taken by the agent's thread */
+    atomic_bool link_lost;    /* set on the transport's thread, taken by the agent's thread */
+    _Atomic int64_t heard_us; /* when the broker last sent anything (monotonic) */
+    char probe_topic[TOPIC_MAX];
+    bool probing; /* a probe of a quiet link awaits its acknowledgement (offload.c) */
+    struct transport_ticket probe;
+    int64_t probe_us;
     struct episodes *episodes;  /* the faults going on (agent's thread) */
     struct accounts *acc;       /* the window's and the run's accounts */
     struct stage_slowdown slow; /* --slowdown of the stages after the first, this thread's */

@@ -15,6 +15,13 @@
 
 /* A batch never passes this size. */
 #define BATCH_MAX_BYTES (64u * 1024u)
+/* A silent link: frames in flight and nothing heard from the broker for LINK_QUIET_US (or the
+ * result deadline, when longer), then no acknowledgement of a probe within LINK_PROBE_US (or the
+ * deadline). The connection is then given up at once. */
+#define LINK_QUIET_US 500000
+#define LINK_PROBE_US 1000000
+/* The longest wait for a result before the frames in flight and the link are looked at again. */
+#define SERVICE_WAIT_US 100000
 
 /* Buffers the result of a frame that ran here (and its annotated picture, if any). */
 static enum es_err emit_here(struct agent *a, const struct state *st, const struct stage_io *io)
@@ -224,8 +231,50 @@ static void retry(struct agent *a, const struct delivery_frame *f)
     }
 }
 
+/* Watches a link that carries frames for silence (no RST, no FIN: a dead Wi-Fi or cellular
+ * link, a half-open connection), which TCP notices only after minutes and the keepalive only
+ * after up to twice its interval. While frames are in flight and nothing came from the broker
+ * for a while, a QoS 1 probe asks it to answer; without an answer the connection is given up,
+ * which the rest of the agent handles as a broker outage (frames run here, results buffered). */
+static void watch_link(struct agent *a)
+{
+    int64_t now = clock_mono_us(), deadline = delivery_deadline_us(a->dl);
+    if (!transport_connected(a->tp)) {
+        a->probing = false;
+        return;
+    }
+    int64_t quiet = now - atomic_load(&a->heard_us);
+    if (a->probing) {
+        enum transport_ticket_state s = transport_ticket_state(a->tp, &a->probe);
+        int64_t wait = deadline > LINK_PROBE_US ? deadline : LINK_PROBE_US;
+        if (s == TRANSPORT_PENDING && now - a->probe_us < wait)
+            return;
+        a->probing = false;
+        if (s != TRANSPORT_PENDING) {
+            atomic_store(&a->heard_us, now); /* answered, or refused: the link carries it */
+            return;
+        }
+        char why[200];
+        snprintf(why, sizeof why,
+                 "nothing from it for %.1f s with %u frames in flight, and no answer to a probe "
+                 "within %.1f s",
+                 (double)quiet / 1e6, delivery_count(a->dl), (double)wait / 1e6);
+        transport_drop(a->tp, why);
+        return;
+    }
+    if (delivery_count(a->dl) == 0 && !a->batch.count)
+        return;
+    if (quiet < (deadline > LINK_QUIET_US ? deadline : LINK_QUIET_US))
+        return;
+    if (transport_publish_ticket(a->tp, a->probe_topic, "{}", 2, &a->probe) == ES_OK) {
+        a->probing = true;
+        a->probe_us = now;
+    }
+}
+
 void agent__service(struct agent *a)
 {
+    watch_link(a);
     if (atomic_exchange(&a->link_lost, false)) {
         wire_batcher_clear(&a->batch); /* its frames are in flight: they run here */
         delivery_fail_all(a->dl);
@@ -250,7 +299,7 @@ enum es_err agent__make_room(struct agent *a)
         if (delivery_room(a->dl))
             return ES_OK;
         agent__flush(a); /* the window is full: the batch's results are what it waits for */
-        delivery_wait(a->dl, &a->sig->stop, 1000000);
+        delivery_wait(a->dl, &a->sig->stop, SERVICE_WAIT_US);
     }
 }
 
@@ -260,7 +309,7 @@ void agent__drain(struct agent *a)
     while (delivery_count(a->dl) > 0 && !transport_taken_over(a->tp)) {
         agent__service(a);
         if (delivery_count(a->dl) > 0)
-            delivery_wait(a->dl, NULL, 1000000);
+            delivery_wait(a->dl, NULL, SERVICE_WAIT_US);
     }
 }
 
@@ -297,6 +346,7 @@ static void on_status(struct agent *a, const uint8_t *payload, size_t len)
 bool agent__on_message(void *arg, const char *topic, const uint8_t *payload, size_t len)
 {
     struct agent *a = arg;
+    atomic_store(&a->heard_us, clock_mono_us());
     if (strcmp(topic, a->results_topic) == 0)
         on_result(a, payload, len);
     else if (topic_is_status(topic))
@@ -310,6 +360,7 @@ bool agent__on_message(void *arg, const char *topic, const uint8_t *payload, siz
 void agent__on_event(void *arg, enum transport_event ev)
 {
     struct agent *a = arg;
+    atomic_store(&a->heard_us, clock_mono_us());
     if (ev == TRANSPORT_DOWN) {
         roster_clear(a->roster); /* the statuses come again (or not) after the reconnect */
         atomic_store(&a->link_lost, true);

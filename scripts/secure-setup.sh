@@ -223,7 +223,7 @@ own_rules() {
   echo "publishClientReceive pipeline/status/$id"
   [ "$kind" != worker ] && [ "$kind" != planner ] || echo "publishClientSend pipeline/stats/$id"
   [ "$kind" = device ] || return 0
-  for t in "stage/+" stats results frames hello; do
+  for t in "stage/+" stats results frames hello probe; do
     echo "publishClientSend pipeline/$t/$id"
   done
   for t in results frames plan; do

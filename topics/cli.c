@@ -118,6 +118,13 @@ enum es_err cli_broker_option(struct transport_opts *o, int opt, const char *arg
         }
         o->mqtt_version = (int)p;
         return ES_OK;
+    case CLI_KEEPALIVE:
+        if (cli_parse_long(arg, 1, 3600, &p) != ES_OK) {
+            snprintf(why, whylen, "--keepalive must be 1..3600 seconds, not '%s'", arg);
+            return ES_EINVAL;
+        }
+        o->keepalive_s = (int)p;
+        return ES_OK;
     default:
         snprintf(why, whylen, "unknown broker option");
         return ES_EINVAL;

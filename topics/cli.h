@@ -34,6 +34,7 @@ enum cli_broker_opt {
     CLI_PASSWORD,
     CLI_PASSWORD_FILE,
     CLI_MQTT_VERSION,
+    CLI_KEEPALIVE,
 };
 
 /* getopt_long entries for the broker options, to splice into a program's table. */
@@ -46,6 +47,7 @@ enum cli_broker_opt {
         {"username", required_argument, NULL, CLI_USERNAME},                                       \
         {"password", required_argument, NULL, CLI_PASSWORD},                                       \
         {"mqtt-version", required_argument, NULL, CLI_MQTT_VERSION},                               \
+        {"keepalive", required_argument, NULL, CLI_KEEPALIVE},                                     \
     {                                                                                              \
         "password-file", required_argument, NULL, CLI_PASSWORD_FILE                                \
     }
@@ -61,7 +63,9 @@ enum cli_broker_opt {
     "  --insecure        with --tls, check no certificate at all (warned; for tests only)\n"       \
     "  --username U      credentials (env MQTT_USERNAME / MQTT_PASSWORD)\n"                        \
     "  --password-file F the password is F's first line\n"                                         \
-    "  --password P      (visible to other users in ps: prefer the two above)\n"
+    "  --password P      (visible to other users in ps: prefer the two above)\n"                   \
+    "  --keepalive S     MQTT keepalive, seconds: a link that goes silent is noticed within\n"     \
+    "                    twice that (default: edge-agent 2, cloud-worker 5, others 20)\n"
 
 /* Fills o's broker fields from the environment (HOST, PORT, MQTT_USERNAME, MQTT_PASSWORD) and
  * defaults. Returns ES_EINVAL with a message in why when PORT is malformed. */

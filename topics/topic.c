@@ -176,6 +176,11 @@ enum es_err topic_hello(char *buf, size_t n, const char *device)
     return per_id(buf, n, "hello", device);
 }
 
+enum es_err topic_probe(char *buf, size_t n, const char *device)
+{
+    return per_id(buf, n, "probe", device);
+}
+
 const char *topic_hello_binding(void)
 {
     return "pipeline.hello.*";

@@ -85,6 +85,10 @@ enum es_err topic_frames(char *buf, size_t n, const char *device);
  * without a retained status (AMQP) announce themselves at once. */
 enum es_err topic_hello(char *buf, size_t n, const char *device);
 
+/* pipeline/probe/<device>: a QoS 1 message nobody subscribes to, whose acknowledgement tells an
+ * edge that its link still carries traffic both ways (edge/offload.c). */
+enum es_err topic_probe(char *buf, size_t n, const char *device);
+
 /* The AMQP binding key for every edge's hello, pipeline.hello.* (a constant string). */
 const char *topic_hello_binding(void);
 

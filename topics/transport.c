@@ -507,6 +507,36 @@ enum es_err transport_connect(const struct transport_opts *opts, struct transpor
     return ES_OK;
 }
 
+void transport_drop(struct transport *t, const char *why)
+{
+    pthread_mutex_lock(&t->lock);
+    bool was = t->connected && !t->closing && !t->taken_over;
+    if (was) {
+        t->connected = false;
+        t->attempts = 0;
+        t->down_since_us = clock_mono_us();
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (!was)
+        return;
+    /* Paho's session ends here, so that its client may be replaced by the reconnecting thread,
+     * which the broadcast below wakes. */
+    MQTTAsync_disconnectOptions dc = MQTTAsync_disconnectOptions_initializer;
+    if (t->v5)
+        dc = (MQTTAsync_disconnectOptions)MQTTAsync_disconnectOptions_initializer5;
+    dc.timeout = 0;
+    pthread_rwlock_rdlock(&t->client_lock);
+    MQTTAsync_disconnect(t->client, &dc);
+    pthread_rwlock_unlock(&t->client_lock);
+    pthread_mutex_lock(&t->lock);
+    transport__bump_locked(t);
+    pthread_mutex_unlock(&t->lock);
+    log_msg(LOG_WARN, "MQTT-SILENT", "connection to broker %s given up: %s; reconnecting", t->uri,
+            why);
+    if (t->o.on_event)
+        t->o.on_event(t->o.arg, TRANSPORT_DOWN);
+}
+
 /* A clean goodbye: the offline status (unless another process owns the id now, whose status
  * must stand) and a DISCONNECT, so the broker does not publish the will as well. */
 static void disconnect(struct transport *t)

@@ -142,6 +142,13 @@ enum es_err transport_set_load(struct transport *t, double capacity_cpu_s, doubl
 /* True while connected. */
 bool transport_connected(const struct transport *t);
 
+/* Gives the connection up now, as if it had been lost (TRANSPORT_DOWN, one line naming why),
+ * and reconnects as after a loss: for a link that went silent, which TCP would notice only after
+ * its retransmissions time out and MQTT's keepalive only after up to twice its interval. The
+ * old connection gets a DISCONNECT without waiting for it to go out. Does nothing while not
+ * connected. */
+void transport_drop(struct transport *t, const char *why);
+
 /* True once another client took this client id over (see above). */
 bool transport_taken_over(const struct transport *t);
 

@@ -215,6 +215,9 @@ static void check_routing_keys(void)
     CHECK_EQ_INT(topic_hello(b, sizeof b, "cam-01"), ES_OK);
     CHECK(strcmp(b, "pipeline/hello/cam-01") == 0);
     CHECK_EQ_INT(topic_hello(b, sizeof b, "cam/01"), ES_EINVAL);
+    CHECK_EQ_INT(topic_probe(b, sizeof b, "cam-01"), ES_OK);
+    CHECK(strcmp(b, "pipeline/probe/cam-01") == 0);
+    CHECK_EQ_INT(topic_probe(b, sizeof b, "cam+01"), ES_EINVAL);
     CHECK_EQ_INT(topic_routing_key(q, sizeof q, "pipeline/hello/cam-01", false), ES_OK);
     CHECK(strncmp(q, topic_hello_binding(), strlen(topic_hello_binding()) - 1) == 0);
     /* A stage frame's routing key maps back to a topic the worker parses. */
