@@ -6,8 +6,10 @@
 # heard nothing before it gave the link up (its MQTT-SILENT line; "-" when it never did), the
 # edge's frame rate over the run, frames skipped at capture, results from the worker and run
 # on the device, lost and duplicates, from its EDGE-SUMMARY. REPS runs; then the medians.
-# EDGE_ARGS adds edge options (e.g. "--keepalive 20" for a long keepalive).
-# Usage: bench/partition_bench.sh   env: REPS (3), FRAMES (1500), HOLE_S (10), EDGE_ARGS, BUILD
+# EDGE_ARGS adds edge options (e.g. "--keepalive 20" for a long keepalive); EDGE_BIN runs
+# another build's edge-agent (an older one, for a before and after in one run).
+# Usage: bench/partition_bench.sh   env: REPS (3), FRAMES (1500), HOLE_S (10), EDGE_ARGS,
+#   EDGE_BIN, BUILD
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -16,6 +18,7 @@ reps=${REPS:-3}
 frames=${FRAMES:-1500}
 hole=${HOLE_S:-10}
 read -r -a extra <<<"${EDGE_ARGS:-}"
+edge=${EDGE_BIN:-$build/bin/edge-agent}
 [ -x "$build/bin/es-faultproxy" ] || scripts/setup.sh "$build"
 
 run=$(mktemp -d "${TMPDIR:-/tmp}/edgesplit-partition-XXXXXX")
@@ -25,7 +28,7 @@ bench_services "$run" "$build"
 port=$BENCH_PORT
 
 echo "split 3, synthetic camera at 100 frames/s, $frames frames; the edge's link blackholed" \
-  "from 3 s for $hole s; edge options: ${EDGE_ARGS:-(defaults)}"
+  "from 3 s for $hole s; edge $edge, options: ${EDGE_ARGS:-(defaults)}"
 echo
 echo "| run | heard nothing for, s | edge fps | skipped | results | ran here | lost | duplicates |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -36,7 +39,7 @@ for i in $(seq "$reps"); do
     --blackhole "3:$hole" >/dev/null 2>"$run/proxy-$i.log" &
   proxy=$!
   for _ in $(seq 50); do [ -s "$run/proxy.port" ] && break; sleep 0.1; done
-  "$build/bin/edge-agent" 3 --source synthetic --rate 100 --frames "$frames" \
+  "$edge" 3 --source synthetic --rate 100 --frames "$frames" \
     --host 127.0.0.1 --port "$(cat "$run/proxy.port")" --device-id "partition-$i" --quiet \
     "${extra[@]}" >/dev/null 2>"$run/edge-$i.log" || true
   kill "$proxy" 2>/dev/null || true

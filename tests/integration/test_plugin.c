@@ -130,18 +130,25 @@ static void check_example(const struct broker *b)
     CHECK(harness_wait_for_text(wlog, "WORKER-READY", 10000));
     struct collector *c = collector_start(b, "collector-plugin");
     CHECK(c != NULL);
+    /* The worker ran the plugin's stages at each split. A worker starved of CPU on a loaded
+     * machine steps aside for a second (WORKER-BEHIND) and the edge runs every frame itself
+     * meanwhile, so a split whose frames all ran on the device is tried again, twice at most. */
     for (unsigned k = 1; c && k < THERMAL_STAGES; k++) {
-        char split[8], device[32];
-        snprintf(split, sizeof split, "%u", k);
-        snprintf(device, sizeof device, "therm-k%u", k);
-        const char *argv[] = {edge,          split,    "--app",     plugin,   "--frames",
-                              frames,        "--host", "127.0.0.1", "--port", port,
-                              "--device-id", device,   "--quiet",   NULL};
-        CHECK_EQ_INT(harness_wait(harness_spawn(argv, NULL, NULL), 60000), 0);
-        CHECK(collector_wait(c, device, FRAMES, 10000));
-        json_t *got = collector_results(c, device);
-        CHECK(compare(ref, got, k) > 0); /* the worker ran the plugin's stages */
-        json_decref(got);
+        size_t by_worker = 0;
+        for (unsigned attempt = 0; attempt < 3 && by_worker == 0; attempt++) {
+            char split[8], device[32];
+            snprintf(split, sizeof split, "%u", k);
+            snprintf(device, sizeof device, "therm-k%u-%u", k, attempt);
+            const char *argv[] = {edge,          split,    "--app",     plugin,   "--frames",
+                                  frames,        "--host", "127.0.0.1", "--port", port,
+                                  "--device-id", device,   "--quiet",   NULL};
+            CHECK_EQ_INT(harness_wait(harness_spawn(argv, NULL, NULL), 60000), 0);
+            CHECK(collector_wait(c, device, FRAMES, 10000));
+            json_t *got = collector_results(c, device);
+            by_worker = compare(ref, got, k);
+            json_decref(got);
+        }
+        CHECK(by_worker > 0);
     }
     collector_free(c);
     CHECK_EQ_INT(harness_stop(w, 10000), 0);
