@@ -118,6 +118,7 @@ static enum es_err open_spool(struct agent *a)
         .max_entries = a->o->buffer_entries,
         .max_bytes = a->o->buffer_bytes ? a->o->buffer_bytes : SPOOL_MAX_BYTES,
         .dir = a->o->spool_dir,
+        .sync = a->o->spool_sync,
     };
     enum es_err err = spool_open(&sc, &a->spool);
     if (err != ES_OK)

@@ -85,6 +85,7 @@ static void *forward_main(void *arg)
     struct forwarder *f = arg;
     uint64_t seen = 0;
     while (!atomic_load(&f->stop)) {
+        spool_sync(f->s); /* --spool-sync batch: what was written a while ago goes to disk */
         if (spool_count(f->s) == 0) {
             spool_wait(f->s, WAIT_US);
             continue;

@@ -11,6 +11,7 @@
 #include "registry.h"
 #include "cli.h"
 #include "wire.h"
+#include "spool.h"
 #include "wire_batch.h"
 
 enum {
@@ -32,6 +33,7 @@ enum {
     OPT_BATCH_WAIT,
     OPT_TIMEOUT,
     OPT_SPOOL,
+    OPT_SPOOL_SYNC,
     OPT_BUFFER,
     OPT_BUFFER_MB,
     OPT_ANNOTATE,
@@ -90,6 +92,9 @@ void edge_usage(FILE *out)
           "                    published once more, then its remaining stages run here\n"
           "  --spool DIR       keep results computed here in DIR until the broker has them\n"
           "                    (survives a restart; default: in memory)\n"
+          "  --spool-sync M    what a power loss may cost the spool: every (each result is\n"
+          "                    on disk before it counts), batch (default: synced every 0.1 s,\n"
+          "                    so the last 0.2 s or so) or none (the kernel's writeback)\n"
           "  --buffer N        store-and-forward buffer: N results at most (default 10000)\n"
           "  --buffer-mb M     and M MiB at most (default 64); the oldest are dropped first\n"
           "  --annotate-every N  ask for an annotated JPEG every N frames (default 0: never)\n"
@@ -223,6 +228,16 @@ static enum es_err apply(void *opts, int opt, const char *arg, char *why, size_t
             return cli_fail(why, whylen, "--result-timeout must be a number of seconds >= 0.1");
         o->result_timeout_s = d;
         return ES_OK;
+    case OPT_SPOOL_SYNC:
+        if (strcmp(arg, "batch") == 0)
+            o->spool_sync = SPOOL_SYNC_BATCH;
+        else if (strcmp(arg, "every") == 0)
+            o->spool_sync = SPOOL_SYNC_EVERY;
+        else if (strcmp(arg, "none") == 0)
+            o->spool_sync = SPOOL_SYNC_NONE;
+        else
+            return cli_fail(why, whylen, "--spool-sync must be every, batch or none");
+        return ES_OK;
     case OPT_SPOOL:
         if (!arg[0])
             return cli_fail(why, whylen, "--spool must name a directory");
@@ -320,6 +335,7 @@ static const struct option edge_options[] = {
     {"batch-wait", required_argument, NULL, OPT_BATCH_WAIT},
     {"result-timeout", required_argument, NULL, OPT_TIMEOUT},
     {"spool", required_argument, NULL, OPT_SPOOL},
+    {"spool-sync", required_argument, NULL, OPT_SPOOL_SYNC},
     {"buffer", required_argument, NULL, OPT_BUFFER},
     {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
     {"annotate-every", required_argument, NULL, OPT_ANNOTATE},

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "emulate.h"
 #include "transport.h"
+#include "spool.h"
 #include "wire.h"
 
 struct app;
@@ -38,6 +39,7 @@ struct edge_opts {
     double batch_wait_ms;              /* longest hold of a batch's first frame */
     double result_timeout_s;           /* longest wait for a result after one publish of a frame */
     const char *spool_dir;             /* NULL: the store-and-forward buffer is in memory */
+    enum spool_sync spool_sync;        /* --spool-sync, directory mode */
     size_t buffer_entries;             /* store-and-forward buffer bound, entries */
     size_t buffer_bytes;               /* and payload bytes */
     unsigned annotate_every;           /* 0: never ask for annotated frames */

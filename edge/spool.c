@@ -15,8 +15,11 @@
 #include "spool_impl.h"
 
 #define TOPIC_LEN_MAX (SPOOL_TOPIC_MAX - 1)
+/* SPOOL_SYNC_BATCH syncs at the latest when this many files wait for it. */
+#define SYNC_BATCH_MAX 64
 
-/* One held entry. In directory mode payload is NULL and the bytes live in the entry's file. */
+/* One held entry. In directory mode payload is NULL and the bytes live in the entry's file,
+ * except for an entry whose file could not be written, which is kept in memory. */
 struct slot {
     struct spool__rec rec;
     uint8_t *payload;
@@ -42,7 +45,21 @@ struct spool {
     bool woken;
     struct episode full, wfail, rfail;
     struct spool_stats st;
+    enum spool_sync sync;
+    /* SPOOL_SYNC_BATCH: the files written since the last sync, and when the oldest was */
+    uint64_t unsynced[SYNC_BATCH_MAX];
+    size_t nunsynced;
+    int64_t unsynced_since_us;
 };
+
+static void sync_now(struct spool *s, bool force);
+
+static int64_t mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
 
 static struct slot *slot_at(struct spool *s, size_t i)
 {
@@ -71,8 +88,10 @@ static enum es_err ring_reserve(struct spool *s)
 static void write_fail_locked(struct spool *s, const char *what, const char *path, int err)
 {
     if (!s->wfail.on)
-        log_msg(LOG_WARN, "EDGE-SPOOL-IO", "cannot %s spool file %s: %s", what, path,
-                strerror(err));
+        log_msg(LOG_WARN, "EDGE-SPOOL-IO",
+                "cannot %s spool file %s: %s; new entries are kept in memory until it can "
+                "(they do not survive a restart)",
+                what, path, strerror(err));
     s->wfail.on = true;
     s->wfail.n++;
 }
@@ -88,9 +107,10 @@ static void write_ok_locked(struct spool *s)
 /* Frees the slot's memory or deletes its file. */
 static void release_slot_locked(struct spool *s, struct slot *sl)
 {
+    bool had_file = s->dir && !sl->payload;
     free(sl->payload);
     sl->payload = NULL;
-    if (!s->dir)
+    if (!had_file)
         return;
     int err = spool__remove_entry(s->dir, sl->rec.id);
     if (err) {
@@ -145,7 +165,7 @@ static bool enforce_limits_locked(struct spool *s, size_t extra_n, size_t extra_
 static enum es_err write_entry_locked(struct spool *s, const struct slot *sl, const void *payload)
 {
     const char *what = NULL;
-    int err = spool__write_entry(s->dir, &sl->rec, payload, &what);
+    int err = spool__write_entry(s->dir, &sl->rec, payload, s->sync == SPOOL_SYNC_EVERY, &what);
     if (err) {
         char tmp[SPOOL__PATH_BUF];
         spool__entry_path(s->dir, sl->rec.id, "tmp", tmp);
@@ -153,6 +173,11 @@ static enum es_err write_entry_locked(struct spool *s, const struct slot *sl, co
         return ES_EIO;
     }
     write_ok_locked(s);
+    if (s->sync == SPOOL_SYNC_BATCH) {
+        if (!s->nunsynced)
+            s->unsynced_since_us = mono_us();
+        s->unsynced[s->nunsynced++] = sl->rec.id;
+    }
     return ES_OK;
 }
 
@@ -222,6 +247,7 @@ enum es_err spool_open(const struct spool_config *c, struct spool **out)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->lock, NULL);
     s->max_entries = c->max_entries;
+    s->sync = c->sync;
     s->max_bytes = c->max_bytes;
     s->next_id = 1;
     s->name = "(memory)";
@@ -245,6 +271,8 @@ void spool_free(struct spool *s)
 {
     if (!s)
         return;
+    if (s->dir)
+        sync_now(s, true);
     for (size_t i = 0; i < s->count; i++)
         free(slot_at(s, i)->payload);
     free(s->ring);
@@ -254,6 +282,34 @@ void spool_free(struct spool *s)
     pthread_cond_destroy(&s->changed);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+/* SPOOL_SYNC_BATCH: when a sync is due (or force), moves the ids of the files that wait for it
+ * into ids and returns their number; the caller syncs them after unlocking. */
+static size_t sync_due_locked(struct spool *s, bool force, uint64_t *ids)
+{
+    if (!s->nunsynced || (!force && s->nunsynced < SYNC_BATCH_MAX &&
+                          mono_us() - s->unsynced_since_us < SPOOL_SYNC_BATCH_US))
+        return 0;
+    size_t n = s->nunsynced;
+    memcpy(ids, s->unsynced, n * sizeof *ids);
+    s->nunsynced = 0;
+    return n;
+}
+
+static void sync_now(struct spool *s, bool force)
+{
+    uint64_t ids[SYNC_BATCH_MAX];
+    pthread_mutex_lock(&s->lock);
+    size_t n = sync_due_locked(s, force, ids);
+    pthread_mutex_unlock(&s->lock);
+    spool__sync_entries(s->dir, ids, n);
+}
+
+void spool_sync(struct spool *s)
+{
+    if (s && s->dir)
+        sync_now(s, false);
 }
 
 /* Holds sl (its payload copy or its file already made) as the newest entry. */
@@ -295,15 +351,20 @@ enum es_err spool_push(struct spool *s, const char *topic, int qos, const void *
     if (err != ES_OK)
         goto cleanup;
     sl.rec.id = s->next_id;
-    if (s->dir) {
-        err = write_entry_locked(s, &sl, payload);
-        if (err != ES_OK) {
-            s->st.dropped_io++;
+    if (s->dir && write_entry_locked(s, &sl, payload) != ES_OK) {
+        /* the directory cannot take it (a full disk): held in memory instead */
+        sl.payload = malloc(len ? len : 1);
+        if (!sl.payload) {
+            err = ES_ENOMEM;
             goto cleanup;
         }
+        memcpy(sl.payload, payload, len);
+        s->st.in_memory++;
     }
     append_locked(s, &sl);
     pthread_mutex_unlock(&s->lock);
+    if (s->dir)
+        sync_now(s, false);
     return ES_OK;
 cleanup:
     pthread_mutex_unlock(&s->lock);
@@ -366,7 +427,7 @@ static enum es_err peek_locked(struct spool *s, size_t i, struct spool_entry *e,
     e->qos = sl->rec.qos;
     e->len = sl->rec.len;
     memcpy(e->topic, sl->rec.topic, sizeof e->topic);
-    if (!s->dir) {
+    if (!s->dir || sl->payload) { /* memory mode, or kept in memory */
         if (sl->rec.len > 0)
             memcpy(e->payload, sl->payload, sl->rec.len);
         return ES_OK;

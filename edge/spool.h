@@ -11,9 +11,22 @@
  * DIR/<id as 20 digits>.msg, written to <name>.tmp and renamed, and keeps only an index (id,
  * topic, qos, length) in memory; payloads are read back on spool_peek. An open spool holds an
  * exclusive lock on DIR/lock (a flock on a file kept in the directory) so that two agents cannot
- * share a directory and publish or delete each other's entries. Files are not fsync'd: a
- * process crash (even kill -9) loses nothing that spool_push accepted, but a power loss may lose
- * or empty the last entries written (an emptied file is dropped as corrupt at the next open).
+ * share a directory and publish or delete each other's entries. A process crash (even kill -9)
+ * loses nothing that spool_push accepted. What a power loss may cost depends on the sync mode
+ * (struct spool_config): SPOOL_SYNC_EVERY syncs each entry's file and the directory before
+ * spool_push returns (nothing accepted is lost); SPOOL_SYNC_BATCH, the default, fsyncs
+ * the files written since the last sync, and the directory, once the oldest of them is
+ * SPOOL_SYNC_BATCH_US old or 64 wait, on the next spool_push or spool_sync (the forwarder calls
+ * it at least every 100 ms), so a power loss costs at most the entries accepted in the last
+ * 0.2 s or so, 64 at most beyond that; SPOOL_SYNC_NONE leaves it to the kernel
+ * (its dirty-page writeback, typically up to 30 s). A file a power loss left torn (empty, short,
+ * or with a bad header) is dropped as corrupt at the next open, counted, never replayed.
+ *
+ * When the directory cannot take an entry (a full disk, a file system gone read-only), the
+ * entry is kept in memory instead (counted in in_memory, logged once per episode as
+ * "EDGE-SPOOL-IO", and "EDGE-SPOOL-IO-END" once a file can be written again): the limits still
+ * apply, so the oldest entries go first when it is full; entries held in memory do not survive
+ * a restart.
  * The file is a 16-byte header, then the topic, then the payload:
  *
  *   0  "ESP1"   4  qos (0 or 1)   5  0   6  topic length (LE 16)   8  payload length (LE 64)
@@ -37,11 +50,20 @@
 
 struct spool;
 
+/* How directory mode guards against power loss (see above). */
+enum spool_sync {
+    SPOOL_SYNC_BATCH = 0, /* fsync what was written, every SPOOL_SYNC_BATCH_US at most */
+    SPOOL_SYNC_EVERY,     /* fsync each file and the directory before spool_push returns */
+    SPOOL_SYNC_NONE,      /* the kernel's writeback */
+};
+#define SPOOL_SYNC_BATCH_US 100000
+
 struct spool_config {
-    size_t max_entries; /* >= 1 */
-    size_t max_bytes;   /* payload bytes held at most, >= 1 */
-    const char *dir;    /* NULL: memory only; else a directory (created if missing, mode 0700;
-                         * its parent must exist). Copied by spool_open. */
+    size_t max_entries;   /* >= 1 */
+    size_t max_bytes;     /* payload bytes held at most, >= 1 */
+    const char *dir;      /* NULL: memory only; else a directory (created if missing, mode 0700;
+                           * its parent must exist). Copied by spool_open. */
+    enum spool_sync sync; /* directory mode */
 };
 
 /* A copy of one held entry, handed to the caller by spool_peek. Zero it before the first
@@ -61,7 +83,9 @@ struct spool_stats {
     uint64_t pushed;       /* accepted since open */
     uint64_t dropped_full; /* oldest entries dropped to make room, oversized pushes refused,
                             * recovered entries over the limits */
-    uint64_t dropped_io;   /* entries lost to a directory write/read failure or a corrupt file */
+    uint64_t dropped_io;   /* entries lost to a directory read failure or a corrupt file */
+    uint64_t in_memory;    /* directory mode: entries kept in memory since their file could not
+                            * be written */
     uint64_t recovered;    /* valid entries found in the directory at open (before any of them
                             * was dropped to fit the limits) */
 };
@@ -99,9 +123,7 @@ void spool_free(struct spool *s);
  *              or 1, payload NULL with len > 0
  *   ES_ELIMIT  len alone exceeds max_bytes: refused, counted in dropped_full, nothing dropped
  *   ES_ENOMEM  out of memory: nothing held or dropped
- *   ES_EIO     directory mode: the file could not be written; nothing held or dropped, counted
- *              in dropped_io, logged once per episode of failures ("EDGE-SPOOL-IO", and
- *              "EDGE-SPOOL-IO-END" at the next successful write) */
+ * In directory mode an entry whose file cannot be written is held in memory (see above). */
 enum es_err spool_push(struct spool *s, const char *topic, int qos, const void *payload,
                        size_t len);
 
@@ -123,6 +145,10 @@ enum es_err spool_peek(struct spool *s, size_t i, struct spool_entry *e);
  * entries no longer held are ignored, so it is safe to call with the id of an entry that was
  * dropped meanwhile. */
 void spool_remove_through(struct spool *s, uint64_t id);
+
+/* Directory mode, SPOOL_SYNC_BATCH: syncs the directory's file system when the oldest entry
+ * written since the last sync is SPOOL_SYNC_BATCH_US old. Does nothing otherwise. */
+void spool_sync(struct spool *s);
 
 /* Number of entries held now. */
 size_t spool_count(struct spool *s);

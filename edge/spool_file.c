@@ -80,7 +80,18 @@ static int pread_full(int fd, void *buf, size_t len, off_t off)
     return 0;
 }
 
-int spool__write_entry(const char *dir, const struct spool__rec *r, const void *payload,
+/* fsync of the directory itself, so that a rename in it survives a power loss. */
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int err = fsync(fd) != 0 ? errno : 0;
+    close(fd);
+    return err;
+}
+
+int spool__write_entry(const char *dir, const struct spool__rec *r, const void *payload, bool sync,
                        const char **what)
 {
     char tmp[SPOOL__PATH_BUF], msg[SPOOL__PATH_BUF];
@@ -102,15 +113,34 @@ int spool__write_entry(const char *dir, const struct spool__rec *r, const void *
     int err = 0;
     if (write_full(fd, h, HDR_SIZE + tlen) != 0 || write_full(fd, payload, r->len) != 0)
         err = errno;
+    if (!err && sync && fsync(fd) != 0)
+        err = errno;
     if (close(fd) != 0 && !err)
         err = errno;
     if (!err && rename(tmp, msg) != 0)
         err = errno;
+    if (!err && sync)
+        sync_dir(dir); /* the entry is written either way; only its rename may not be durable */
     if (err) {
         unlink(tmp);
         *what = "write";
     }
     return err;
+}
+
+void spool__sync_entries(const char *dir, const uint64_t *ids, size_t n)
+{
+    char path[SPOOL__PATH_BUF];
+    for (size_t i = 0; i < n; i++) {
+        spool__entry_path(dir, ids[i], "msg", path);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* forwarded and removed meanwhile */
+        fsync(fd);
+        close(fd);
+    }
+    if (n)
+        sync_dir(dir);
 }
 
 int spool__remove_entry(const char *dir, uint64_t id)

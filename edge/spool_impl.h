@@ -9,6 +9,7 @@
 #ifndef ES_SPOOL_IMPL_H
 #define ES_SPOOL_IMPL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,11 +69,15 @@ enum es_err spool__scan_dir(const char *dir,
                             struct spool__scan *out);
 
 /* Writes entry r's file: the header, r->topic and the r->len bytes at payload go to
- * DIR/<id>.tmp, which is then renamed to DIR/<id>.msg (not fsync'd, see spool.h). Returns 0, or
+ * DIR/<id>.tmp, which is then renamed to DIR/<id>.msg; with sync, the file is fsync'd before
+ * the rename and the directory after it (see spool.h). Returns 0, or
  * the errno of the first failure with *what naming the failed step ("create" or "write") for a
  * log line about DIR/<id>.tmp; that file is removed then. */
-int spool__write_entry(const char *dir, const struct spool__rec *r, const void *payload,
+int spool__write_entry(const char *dir, const struct spool__rec *r, const void *payload, bool sync,
                        const char **what);
+
+/* fsyncs DIR/<id>.msg for each of ids[0..n-1] that still exists, then the directory. */
+void spool__sync_entries(const char *dir, const uint64_t *ids, size_t n);
 
 /* Deletes DIR/<id>.msg. Returns 0 when it is gone (also when it was missing), else errno. */
 int spool__remove_entry(const char *dir, uint64_t id);

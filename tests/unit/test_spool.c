@@ -370,7 +370,9 @@ static void test_corrupt_at_peek(const char *dir)
     spool_free(s);
 }
 
-/* The directory vanishes under an open spool: pushes fail with ES_EIO, logged once. */
+/* The directory cannot take files (it vanished, as a full or read-only disk refuses them): the
+ * entries are kept in memory, in order with the ones on disk, logged once; when it can again, new
+ * entries go to files, and forwarding a kept one deletes no file. */
 static void test_write_failure(const char *dir)
 {
     log_reset();
@@ -381,19 +383,29 @@ static void test_write_failure(const char *dir)
     path_in(lock, sizeof lock, dir, "lock"); /* the spool keeps its lock through the open fd */
     CHECK_EQ_INT(unlink(lock), 0);
     CHECK_EQ_INT(rmdir(dir), 0);
-    CHECK_EQ_INT(spool_push(s, "t", 0, "lost", 4), ES_EIO);
-    CHECK_EQ_INT(spool_push(s, "t", 0, "lost", 4), ES_EIO);
+    CHECK_EQ_INT(spool_push(s, "t", 0, "mem1", 4), ES_OK);
+    CHECK_EQ_INT(spool_push(s, "t", 1, "mem2", 4), ES_OK);
     struct spool_stats st;
     spool_get_stats(s, &st);
-    CHECK_EQ_INT(st.dropped_io, 2);
-    CHECK_EQ_INT(st.entries, 0);
-    CHECK_EQ_INT(st.pushed, 1);
+    CHECK_EQ_INT(st.in_memory, 2);
+    CHECK_EQ_INT(st.dropped_io, 0);
+    CHECK_EQ_INT(st.entries, 2);
+    CHECK_EQ_INT(st.pushed, 3);
     CHECK_EQ_INT(logged("EDGE-SPOOL-IO"), 1);
+    CHECK_EQ_INT(expect_entry(s, 0, "t", 0, "mem1"), 2);
+    CHECK_EQ_INT(expect_entry(s, 1, "t", 1, "mem2"), 3);
     CHECK_EQ_INT(mkdir(dir, 0700), 0);
     CHECK_EQ_INT(spool_push(s, "t", 0, "back", 4), ES_OK);
     CHECK_EQ_INT(logged("EDGE-SPOOL-IO-END"), 1);
-    CHECK_EQ_INT(expect_entry(s, 0, "t", 0, "back"), 2);
+    CHECK_EQ_INT(expect_entry(s, 2, "t", 0, "back"), 4);
+    char file[512];
+    path_in(file, sizeof file, dir, "00000000000000000004.msg");
+    CHECK_EQ_INT(access(file, F_OK), 0); /* on disk again */
+    spool_remove_through(s, 3);
+    CHECK_EQ_INT(access(file, F_OK), 0); /* the kept ones went without touching it */
+    CHECK_EQ_INT(expect_entry(s, 0, "t", 0, "back"), 4);
     spool_remove_through(s, UINT64_MAX);
+    CHECK(access(file, F_OK) != 0);
     spool_free(s);
 }
 
