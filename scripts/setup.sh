@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # nodejs and chromium: the dashboard's mqtt.js and its browser test (cloud/dashboard).
 packages=(build-essential cmake pkg-config git libpaho-mqtt-dev libssl-dev libopencv-dev
   libjansson-dev mosquitto mosquitto-clients rabbitmq-server librabbitmq-dev openssl clang
-  libclang-rt-dev clang-format gnuplot-nox jq shellcheck systemd nodejs chromium)
+  libclang-rt-dev clang-format gnuplot-nox jq shellcheck systemd nodejs chromium
+  libfaketime)
 
 missing=()
 for p in "${packages[@]}"; do
