@@ -95,10 +95,9 @@ static bool on_stage_msg(void *arg, const char *topic, const uint8_t *payload, s
     if (res == FAIRQ_FULL)
         return false; /* the bus delivers it again later */
     atomic_fetch_add(&w->received, 1);
-    /* The count a batch claims, for the meter's share of the receiving per frame; a batch that
-     * lies about it is dropped when it is read. */
-    unsigned frames = wire_is_batch(payload, len) && len >= WIRE_BATCH_HEAD_LEN ? payload[4] : 1;
-    atomic_fetch_add(&w->frames_in, frames >= 1 && frames <= WIRE_BATCH_MAX_FRAMES ? frames : 1);
+    /* for the meter's share of the receiving per frame; a batch that lies about its count is
+     * dropped when it is read */
+    atomic_fetch_add(&w->frames_in, wire_batch_frames(payload, len));
     if (res == FAIRQ_OVER_BUDGET) {
         bus_drop(w->bus, tag);
         log_limited(&w->budget_log, LOG_WARN, "WORKER-OVER-BUDGET",

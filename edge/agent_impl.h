@@ -44,7 +44,6 @@ struct agent {
     uint8_t *buf;     /* wire encoding of st */
     size_t cap;
     struct wire_batcher batch; /* frames published but not yet sent (offload.c) */
-    unsigned batch_split;      /* the split of the frames in batch */
     int64_t batch_first_us;    /* when its first frame joined it (monotonic) */
     int64_t frame_gap_us;      /* running mean of the time between two frames from capture */
     int64_t last_frame_us;

@@ -98,20 +98,26 @@ static unsigned batch_limit(struct agent *a, unsigned k)
     return most < 2 ? 1 : most < a->o->batch ? most : a->o->batch;
 }
 
-/* Sends the batch (see agent__flush). */
+/* Every frame in flight runs here (the link is gone); those still waiting in the batch too. */
+static void fail_in_flight(struct agent *a)
+{
+    wire_batcher_clear(&a->batch);
+    delivery_fail_all(a->dl);
+}
+
+/* Sends the batch (see agent__flush). It holds frames of the current split: set_split sends it
+ * before the split changes. */
 static void flush_batch(struct agent *a)
 {
     if (!a->batch.count)
         return;
-    char topic[TOPIC_MAX];
-    enum es_err err = topic_stage(topic, sizeof topic, a->batch_split, a->o->device_id);
-    if (err == ES_OK)
-        err = transport_publish(a->tp, topic, a->batch.buf, a->batch.len, a->o->qos, false);
-    if (err == ES_OK)
+    if (transport_publish(a->tp, a->stage_topic, a->batch.buf, a->batch.len, a->o->qos, false) ==
+        ES_OK) {
         accounts_add_message(a->acc);
-    else
-        delivery_fail_all(a->dl); /* their deadlines are not waited out: they run here */
-    wire_batcher_clear(&a->batch);
+        wire_batcher_clear(&a->batch);
+    } else {
+        fail_in_flight(a); /* their deadlines are not waited out: they run here */
+    }
 }
 
 void agent__flush(struct agent *a)
@@ -138,8 +144,7 @@ void agent__batch_wait(struct agent *a)
 static enum es_err send_frame(struct agent *a, size_t len)
 {
     unsigned most = batch_limit(a, a->split);
-    if (a->batch.count &&
-        (a->batch_split != a->split || !wire_batcher_fits(&a->batch, len, most, BATCH_MAX_BYTES)))
+    if (a->batch.count && !wire_batcher_fits(&a->batch, len, most, BATCH_MAX_BYTES))
         flush_batch(a);
     if (most <= 1 || len + WIRE_BATCH_HEAD_LEN + WIRE_BATCH_FRAME_HEAD > BATCH_MAX_BYTES) {
         flush_batch(a); /* frames leave in the order they were taken */
@@ -148,10 +153,8 @@ static enum es_err send_frame(struct agent *a, size_t len)
             accounts_add_message(a->acc);
         return err;
     }
-    if (!a->batch.count) {
-        a->batch_split = a->split;
+    if (!a->batch.count)
         a->batch_first_us = clock_mono_us();
-    }
     enum es_err err = wire_batcher_add(&a->batch, a->buf, len);
     if (err == ES_OK && a->batch.count >= most)
         flush_batch(a);
@@ -225,10 +228,8 @@ static void retry(struct agent *a, const struct delivery_frame *f)
     if (topic_stage(topic, sizeof topic, f->split, a->o->device_id) == ES_OK &&
         transport_publish(a->tp, topic, f->payload, f->len, a->o->qos, false) == ES_OK)
         delivery_resent(a->dl, f->seq, clock_mono_us());
-    else {
-        wire_batcher_clear(&a->batch);
-        delivery_fail_all(a->dl); /* not connected: every frame in flight runs here */
-    }
+    else
+        fail_in_flight(a); /* not connected */
 }
 
 /* Watches a link that carries frames for silence (no RST, no FIN: a dead Wi-Fi or cellular
@@ -275,10 +276,8 @@ static void watch_link(struct agent *a)
 void agent__service(struct agent *a)
 {
     watch_link(a);
-    if (atomic_exchange(&a->link_lost, false)) {
-        wire_batcher_clear(&a->batch); /* its frames are in flight: they run here */
-        delivery_fail_all(a->dl);
-    }
+    if (atomic_exchange(&a->link_lost, false))
+        fail_in_flight(a);
     struct delivery_frame f;
     enum delivery_action act;
     bool can_send = can_offload(a, a->split);

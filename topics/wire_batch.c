@@ -29,6 +29,14 @@ bool wire_is_batch(const uint8_t *buf, size_t len)
     return buf && len >= 3 && memcmp(buf, WIRE_BATCH_MAGIC, 3) == 0;
 }
 
+unsigned wire_batch_frames(const uint8_t *buf, size_t len)
+{
+    if (!wire_is_batch(buf, len) || len < WIRE_BATCH_HEAD_LEN)
+        return 1;
+    unsigned n = buf[4];
+    return n >= 1 && n <= WIRE_BATCH_MAX_FRAMES ? n : 1;
+}
+
 enum es_err wire_batch_open(const uint8_t *buf, size_t len, struct wire_batch *b, char *why,
                             size_t whylen)
 {

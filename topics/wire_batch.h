@@ -33,6 +33,10 @@ struct wire_batch {
 /* True when buf[0..len-1] starts with the batch magic (it may still be malformed). */
 bool wire_is_batch(const uint8_t *buf, size_t len);
 
+/* How many frames a message claims to hold: a batch's count (clamped to 1..WIRE_BATCH_MAX_FRAMES;
+ * not validated, for accounting only: wire_batch_open checks it), else 1. */
+unsigned wire_batch_frames(const uint8_t *buf, size_t len);
+
 /* Checks the container of a batch: magic, version, a count of 1..WIRE_BATCH_MAX_FRAMES, and
  * frame lengths of at least 1 byte that end exactly at the end of the message. The frames
  * themselves are not looked at (each goes through wire_decode). Errors: ES_ETRUNC, ES_EMAGIC,

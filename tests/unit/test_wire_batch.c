@@ -52,6 +52,8 @@ static void test_round_trip(void)
     CHECK(wire_is_batch(b.buf, b.len));
     CHECK(!wire_is_batch(f.buf[0], f.len[0])); /* a frame alone is not a batch */
     CHECK_EQ_INT(rd.count, 5);
+    CHECK_EQ_INT(wire_batch_frames(b.buf, b.len), 5);
+    CHECK_EQ_INT(wire_batch_frames(f.buf[0], f.len[0]), 1); /* a frame alone */
     const uint8_t *p;
     size_t len;
     unsigned i = 0;
